@@ -1,0 +1,150 @@
+"""The card model: what a question, its analysis and its rubric are. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+DEFAULT_INSTRUCTION = (
+    "Сначала проговорите ответ вслух или тезисами. Формулы, план решения, риски и примеры."
+)
+
+SECTION_NAMES = ("short_answer", "analysis", "mistakes", "interview")
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """One idea a complete answer states, with a stable id the grader and labels refer to."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One wrong statement candidates make; an attempt makes it only by asserting it."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    key_points: tuple[KeyPoint, ...] = ()
+    mistakes: tuple[Mistake, ...] = ()
+
+    def ids(self) -> list[str]:
+        """Every key point and mistake id, in authored order."""
+        return [point.id for point in self.key_points] + [m.id for m in self.mistakes]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A question and everything the trainer shows after the attempt.
+
+    The four analysis sections are Markdown source; rendering happens at the edge.
+    """
+
+    id: str
+    title: str
+    lang: str
+    topics: tuple[str, ...]
+    difficulty: int
+    short_answer: str
+    analysis: str
+    mistakes: str
+    interview: str
+    instruction: str = DEFAULT_INSTRUCTION
+    rubric: Rubric = field(default_factory=Rubric)
+    source: str = ""
+
+    @property
+    def topic(self) -> str:
+        """The primary topic: the deck folder the card lives in."""
+        return self.topics[0] if self.topics else ""
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the content (without the source path)."""
+        data = asdict(self)
+        data.pop("source")
+        data["topics"] = list(self.topics)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Card:
+        rubric = data.get("rubric") or {}
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            lang=data["lang"],
+            topics=tuple(data["topics"]),
+            difficulty=int(data["difficulty"]),
+            short_answer=data["short_answer"],
+            analysis=data["analysis"],
+            mistakes=data["mistakes"],
+            interview=data["interview"],
+            instruction=data.get("instruction") or DEFAULT_INSTRUCTION,
+            rubric=Rubric(
+                key_points=tuple(KeyPoint(**kp) for kp in rubric.get("key_points", ())),
+                mistakes=tuple(Mistake(**m) for m in rubric.get("mistakes", ())),
+            ),
+        )
+
+    def content_hash(self) -> str:
+        """A digest of the content, so storage keeps one version per distinct edit."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Deck:
+    """An ordered collection of cards with unique ids."""
+
+    cards: tuple[Card, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for card in self.cards:
+            if card.id in seen:
+                raise ValueError(f"duplicate card id {card.id!r}")
+            seen.add(card.id)
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def __iter__(self):
+        return iter(self.cards)
+
+    def get(self, card_id: str) -> Card | None:
+        """The card with this id, or None."""
+        return self._by_id().get(card_id)
+
+    def _by_id(self) -> dict[str, Card]:
+        cache = self.__dict__.get("_index")
+        if cache is None:
+            cache = {card.id: card for card in self.cards}
+            object.__setattr__(self, "_index", cache)
+        return cache
+
+    def topics(self) -> list[str]:
+        """Every topic tag used in the deck, in first-seen order."""
+        ordered: dict[str, None] = {}
+        for card in self.cards:
+            for topic in card.topics:
+                ordered.setdefault(topic, None)
+        return list(ordered)
+
+    def search(self, query: str = "", topic: str | None = None) -> list[Card]:
+        """Cards whose title, id or body contains every word of the query, case-insensitively."""
+        words = query.casefold().split()
+        found = []
+        for card in self.cards:
+            if topic and topic not in card.topics:
+                continue
+            haystack = " ".join(
+                (card.id, card.title, card.short_answer, card.analysis)
+            ).casefold()
+            if all(word in haystack for word in words):
+                found.append(card)
+        return found

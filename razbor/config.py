@@ -1,0 +1,95 @@
+"""Settings, declared once (name, environment variable, default, help), and wiring a trainer.
+
+The CLI builds its flags from this table and the README lists it; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from razbor.decks import load_deck
+from razbor.practice import Trainer
+from razbor.scheduling import Planner, SchedulerSettings
+from razbor.storage import Store
+
+
+def default_database_url() -> str:
+    """An SQLite file in the user's data directory (XDG on Linux)."""
+    return f"sqlite:///{Path(platformdirs.user_data_dir('razbor')) / 'razbor.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    env: str
+    kind: type
+    help: str
+
+
+SETTINGS = (
+    SettingSpec("db", "RAZBOR_DB", str,
+                "Database URL: sqlite:///path.db or postgresql://user@host/name "
+                "(default: razbor.sqlite3 in the user data directory)"),
+    SettingSpec("deck", "RAZBOR_DECK", str, "Folder of card files (default: the built-in deck)"),
+    SettingSpec("new_per_day", "RAZBOR_NEW_PER_DAY", int, "New cards introduced per day"),
+    SettingSpec("desired_retention", "RAZBOR_DESIRED_RETENTION", float,
+                "Target probability of recall at review time (0.70-0.99)"),
+    SettingSpec("fuzz", "RAZBOR_FUZZ", bool, "Spread review dates slightly (FSRS fuzzing)"),
+    SettingSpec("max_attempt_chars", "RAZBOR_MAX_ATTEMPT_CHARS", int,
+                "Longest accepted attempt, in characters"),
+    SettingSpec("lang", "RAZBOR_LANG", str, "Interface language: ru or en"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = ""
+    deck: str = ""
+    new_per_day: int = 20
+    desired_retention: float = 0.9
+    fuzz: bool = True
+    max_attempt_chars: int = 50_000
+    lang: str = "ru"
+
+    @classmethod
+    def load(cls, **overrides) -> Settings:
+        """Defaults, then environment variables, then explicit overrides (CLI flags)."""
+        values = {}
+        for spec in SETTINGS:
+            raw = os.environ.get(spec.env)
+            if raw not in (None, ""):
+                values[spec.name] = _convert(spec, raw)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        settings = cls(**values)
+        if settings.lang not in ("ru", "en"):
+            raise ValueError("RAZBOR_LANG: interface language must be ru or en")
+        return settings
+
+    @property
+    def database_url(self) -> str:
+        return self.db or default_database_url()
+
+    def open_trainer(self) -> Trainer:
+        """Load the deck, open the database and wire the trainer; errors name what failed."""
+        deck = load_deck(Path(self.deck) if self.deck else None)
+        store = Store.open(self.database_url)
+        planner = Planner(SchedulerSettings(desired_retention=self.desired_retention,
+                                            new_per_day=self.new_per_day, fuzz=self.fuzz))
+        return Trainer(deck, store, planner, max_attempt_chars=self.max_attempt_chars)
+
+
+def _convert(spec: SettingSpec, raw: str):
+    if spec.kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"{spec.env}: expected true or false, got {raw!r}")
+        return lowered in ("1", "true", "yes", "on")
+    try:
+        return spec.kind(raw)
+    except ValueError as error:
+        raise ValueError(f"{spec.env}: expected {spec.kind.__name__}, got {raw!r}") from error
+

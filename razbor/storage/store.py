@@ -1,0 +1,436 @@
+"""The store: every read and write of practice history, one transaction per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+
+from razbor.cards import Card, Deck
+from razbor.scheduling import Schedule
+from razbor.storage.tables import (
+    attempts,
+    card_topics,
+    card_versions,
+    cards,
+    reviews,
+    schedules,
+    users,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StorageError(Exception):
+    """The database could not be opened or used; the message says which and why."""
+
+
+class AlreadyImported(StorageError):
+    """History can only be imported into a database that holds none."""
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: int
+    user_id: int
+    card_id: str
+    card_version_id: int
+    text: str
+    answered_aloud: bool
+    seconds: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    id: int
+    user_id: int
+    card_id: str
+    attempt_id: int
+    rating: int
+    state_before: Schedule | None
+    state_after: Schedule
+    reviewed_at: datetime
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    topic: str
+    due: int
+    new: int
+    learned: int
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except ArgumentError as error:
+        raise StorageError(f"not a database URL: {url!r}") from error
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as error:
+        raise StorageError(f"no driver for {parsed.drivername}: install razbor[postgres]"
+                           f" for PostgreSQL ({error})") from error
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # FULL sync makes an acknowledged write survive a crash; WAL lets readers run beside it.
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                   "busy_timeout=10000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _schedule(value: dict | None) -> Schedule | None:
+    return Schedule.from_dict(value) if value else None
+
+
+class Store:
+    """Practice history in a SQL database (SQLite file or PostgreSQL server)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect and bring the schema up to date; StorageError if that is impossible."""
+        engine = _engine(url)
+        try:
+            with engine.begin() as connection:
+                config = Config()
+                config.set_main_option("script_location", str(MIGRATIONS))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as error:
+            engine.dispose()
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise StorageError(f"cannot open database {engine.url!r}: {reason}") from error
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # users and cards
+
+    def ensure_user(self, name: str, now: datetime) -> int:
+        """The id of the named user, created on first use."""
+        with self.engine.begin() as db:
+            found = db.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
+            if found is not None:
+                return found
+            try:
+                with db.begin_nested():
+                    return db.execute(users.insert().values(name=name, created_at=now)
+                                      ).inserted_primary_key[0]
+            except IntegrityError:
+                return db.execute(sa.select(users.c.id).where(users.c.name == name)).scalar_one()
+
+    def sync_deck(self, deck: Deck, now: datetime) -> dict[str, int]:
+        """Record the deck's cards, adding a content version for every edit; returns version ids.
+
+        Cards that left the deck are retired, not deleted, so their history stays readable.
+        """
+        with self.engine.begin() as db:
+            known = {row.card_id + ":" + row.content_hash: row.id for row in db.execute(
+                sa.select(card_versions.c.card_id, card_versions.c.content_hash,
+                          card_versions.c.id))}
+            existing = set(db.execute(sa.select(cards.c.id)).scalars())
+            versions = {}
+            for position, card in enumerate(deck):
+                self._upsert_card(db, card, position, card.id in existing)
+                key = f"{card.id}:{card.content_hash()}"
+                if key not in known:
+                    known[key] = db.execute(card_versions.insert().values(
+                        card_id=card.id, content_hash=card.content_hash(),
+                        content=card.to_dict(), created_at=now)).inserted_primary_key[0]
+                versions[card.id] = known[key]
+                db.execute(cards.update().where(cards.c.id == card.id)
+                           .values(current_version_id=versions[card.id]))
+            gone = existing - set(versions)
+            if gone:
+                db.execute(cards.update().where(cards.c.id.in_(gone)).values(retired=True))
+        return versions
+
+    @staticmethod
+    def _upsert_card(db: Connection, card: Card, position: int, exists: bool) -> None:
+        values = {"title": card.title, "topic": card.topic, "position": position,
+                  "retired": False}
+        if exists:
+            db.execute(cards.update().where(cards.c.id == card.id).values(**values))
+            db.execute(card_topics.delete().where(card_topics.c.card_id == card.id))
+        else:
+            db.execute(cards.insert().values(id=card.id, **values))
+        db.execute(card_topics.insert(), [{"card_id": card.id, "topic": t} for t in card.topics])
+
+    def card_version(self, version_id: int) -> Card:
+        """The card content as it was when an attempt was made."""
+        with self.engine.connect() as db:
+            content = db.execute(sa.select(card_versions.c.content)
+                                 .where(card_versions.c.id == version_id)).scalar_one()
+        return Card.from_dict(content)
+
+    # attempts and reviews
+
+    def add_attempt(self, user_id: int, card_id: str, version_id: int, text: str,
+                    answered_aloud: bool, seconds: float, now: datetime) -> AttemptRecord:
+        """Store an attempt; it is committed when this returns."""
+        values = {"user_id": user_id, "card_id": card_id, "card_version_id": version_id,
+                  "text": text, "answered_aloud": answered_aloud, "seconds": seconds,
+                  "created_at": now}
+        with self.engine.begin() as db:
+            attempt_id = db.execute(attempts.insert().values(**values)).inserted_primary_key[0]
+        return AttemptRecord(id=attempt_id, **values)
+
+    def attempt(self, attempt_id: int) -> AttemptRecord | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(attempts).where(attempts.c.id == attempt_id)).first()
+        return AttemptRecord(**row._mapping) if row else None
+
+    def review_of(self, attempt_id: int) -> ReviewRecord | None:
+        with self.engine.connect() as db:
+            return self._review_of(db, attempt_id)
+
+    @staticmethod
+    def _review_of(db: Connection, attempt_id: int) -> ReviewRecord | None:
+        row = db.execute(sa.select(reviews).where(reviews.c.attempt_id == attempt_id)).first()
+        if row is None:
+            return None
+        data = dict(row._mapping)
+        data["state_before"] = _schedule(data["state_before"])
+        data["state_after"] = _schedule(data["state_after"])
+        return ReviewRecord(**data)
+
+    def add_review(self, attempt: AttemptRecord, rating: int, now: datetime,
+                   next_schedule: Callable[[Schedule | None], Schedule]
+                   ) -> tuple[ReviewRecord, bool]:
+        """Rate an attempt once: returns the review and whether it was created now.
+
+        A second rating of the same attempt returns the first review unchanged, also when two
+        processes race: the unique attempt id decides, and the loser reads the winner's row.
+        """
+        try:
+            with self.engine.begin() as db:
+                existing = self._review_of(db, attempt.id)
+                if existing:
+                    return existing, False
+                before = self._schedule_for_update(db, attempt.user_id, attempt.card_id)
+                after = next_schedule(before)
+                db.execute(reviews.insert().values(
+                    user_id=attempt.user_id, card_id=attempt.card_id, attempt_id=attempt.id,
+                    rating=rating, state_before=before.to_dict() if before else None,
+                    state_after=after.to_dict(), reviewed_at=now))
+                self._save_schedule(db, attempt.user_id, attempt.card_id, after,
+                                    introduced=before is None, now=now)
+        except IntegrityError:
+            existing = self.review_of(attempt.id)
+            if existing is None:
+                raise
+            return existing, False
+        return self.review_of(attempt.id), True
+
+    @staticmethod
+    def _schedule_for_update(db: Connection, user_id: int, card_id: str) -> Schedule | None:
+        row = db.execute(
+            sa.select(schedules).where(schedules.c.user_id == user_id,
+                                       schedules.c.card_id == card_id).with_for_update()
+        ).first()
+        if row is None:
+            return None
+        return Schedule(state=row.state, step=row.step, stability=row.stability,
+                        difficulty=row.difficulty, due=row.due, last_review=row.last_review)
+
+    @staticmethod
+    def _save_schedule(db: Connection, user_id: int, card_id: str, schedule: Schedule,
+                       introduced: bool, now: datetime) -> None:
+        values = {"state": schedule.state, "step": schedule.step,
+                  "stability": schedule.stability, "difficulty": schedule.difficulty,
+                  "due": schedule.due, "last_review": schedule.last_review}
+        if introduced:
+            db.execute(schedules.insert().values(user_id=user_id, card_id=card_id,
+                                                 introduced_at=now, **values))
+        else:
+            db.execute(schedules.update().where(schedules.c.user_id == user_id,
+                                                schedules.c.card_id == card_id).values(**values))
+
+    def schedule(self, user_id: int, card_id: str) -> Schedule | None:
+        with self.engine.connect() as db:
+            return self._schedule_for_update(db, user_id, card_id)
+
+    def history(self, user_id: int, card_id: str) -> list[tuple[AttemptRecord,
+                                                                  ReviewRecord | None]]:
+        """Every attempt of a card by a user, newest first, each with its review if rated."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(attempts).where(attempts.c.user_id == user_id,
+                                                        attempts.c.card_id == card_id)
+                              .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()))
+            found = [AttemptRecord(**row._mapping) for row in rows]
+            return [(attempt, self._review_of(db, attempt.id)) for attempt in found]
+
+    # the queue
+
+    def _active_cards(self, topic: str | None):
+        query = sa.select(cards.c.id).where(cards.c.retired.is_(False))
+        if topic:
+            query = query.where(cards.c.id.in_(
+                sa.select(card_topics.c.card_id).where(card_topics.c.topic == topic)))
+        return query
+
+    def due_card_ids(self, user_id: int, now: datetime, topic: str | None = None,
+                     limit: int = 10) -> list[str]:
+        """Cards whose review is due, most overdue first."""
+        query = (sa.select(schedules.c.card_id)
+                 .where(schedules.c.user_id == user_id, schedules.c.due <= now,
+                        schedules.c.card_id.in_(self._active_cards(topic)))
+                 .order_by(schedules.c.due).limit(limit))
+        with self.engine.connect() as db:
+            return list(db.execute(query).scalars())
+
+    def new_card_ids(self, user_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
+        """Cards the user has never rated, in deck order."""
+        seen = sa.select(schedules.c.card_id).where(schedules.c.user_id == user_id,
+                                                    schedules.c.card_id == cards.c.id)
+        query = (sa.select(cards.c.id).where(cards.c.retired.is_(False), ~seen.exists())
+                 .order_by(cards.c.position).limit(limit))
+        if topic:
+            query = query.where(cards.c.id.in_(
+                sa.select(card_topics.c.card_id).where(card_topics.c.topic == topic)))
+        with self.engine.connect() as db:
+            return list(db.execute(query).scalars())
+
+    def introduced_since(self, user_id: int, since: datetime) -> int:
+        """How many new cards the user started since a moment (for the daily limit)."""
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(schedules).where(
+                schedules.c.user_id == user_id, schedules.c.introduced_at >= since)).scalar_one()
+
+    def topic_counts(self, user_id: int, now: datetime) -> list[TopicCounts]:
+        """Due, new and learned cards per primary topic, in deck order."""
+        status = sa.case(
+            (schedules.c.card_id.is_(None), "new"),
+            (schedules.c.due <= now, "due"),
+            else_="learned",
+        )
+        query = (
+            sa.select(cards.c.topic, status.label("status"), sa.func.count(),
+                      sa.func.min(cards.c.position).label("first"))
+            .select_from(cards.outerjoin(schedules, sa.and_(
+                schedules.c.card_id == cards.c.id, schedules.c.user_id == user_id)))
+            .where(cards.c.retired.is_(False))
+            .group_by(cards.c.topic, status)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        order: dict[str, int] = {}
+        with self.engine.connect() as db:
+            for topic, kind, count, first in db.execute(query):
+                counts.setdefault(topic, {"due": 0, "new": 0, "learned": 0})[kind] = count
+                order[topic] = min(order.get(topic, first), first)
+        return [TopicCounts(topic, **counts[topic]) for topic in sorted(counts, key=order.get)]
+
+    def reviews_between(self, user_id: int, start: datetime, end: datetime
+                        ) -> list[ReviewRecord]:
+        """The review log of a user in a time window, oldest first."""
+        with self.engine.connect() as db:
+            ids = db.execute(sa.select(reviews.c.attempt_id).where(
+                reviews.c.user_id == user_id, reviews.c.reviewed_at >= start,
+                reviews.c.reviewed_at < end).order_by(reviews.c.id)).scalars().all()
+            return [self._review_of(db, attempt_id) for attempt_id in ids]
+
+    def rebuild_schedules(self) -> int:
+        """Recreate every schedule from the append-only review log; returns how many."""
+        with self.engine.begin() as db:
+            db.execute(schedules.delete())
+            latest = (sa.select(sa.func.max(reviews.c.id))
+                      .group_by(reviews.c.user_id, reviews.c.card_id))
+            first = (sa.select(reviews.c.user_id, reviews.c.card_id,
+                               sa.func.min(reviews.c.reviewed_at).label("introduced"))
+                     .group_by(reviews.c.user_id, reviews.c.card_id)).subquery()
+            rows = db.execute(
+                sa.select(reviews.c.user_id, reviews.c.card_id, reviews.c.state_after,
+                          first.c.introduced)
+                .join(first, sa.and_(first.c.user_id == reviews.c.user_id,
+                                     first.c.card_id == reviews.c.card_id))
+                .where(reviews.c.id.in_(latest))
+            ).all()
+            for user_id, card_id, state, introduced in rows:
+                self._save_schedule(db, user_id, card_id, Schedule.from_dict(state),
+                                    introduced=True, now=introduced)
+        return len(rows)
+
+    # export and import
+
+    def export_records(self) -> Iterator[dict]:
+        """All history as JSON-ready records, parents before children."""
+        with self.engine.connect() as db:
+            for kind, table in (("user", users), ("card", cards), ("card_topic", card_topics),
+                                ("card_version", card_versions), ("attempt", attempts),
+                                ("review", reviews)):
+                order = table.primary_key.columns.values()
+                for row in db.execute(sa.select(table).order_by(*order)):
+                    yield {"type": kind, **{key: _jsonable(value)
+                                            for key, value in row._mapping.items()}}
+
+    def import_records(self, records: Iterable[dict]) -> dict[str, int]:
+        """Load exported history into an empty database, all or nothing; returns counts."""
+        tables = {"user": users, "card": cards, "card_topic": card_topics,
+                  "card_version": card_versions, "attempt": attempts, "review": reviews}
+        counts = dict.fromkeys(tables, 0)
+        with self.engine.begin() as db:
+            if db.execute(sa.select(sa.func.count()).select_from(attempts)).scalar_one() or \
+                    db.execute(sa.select(sa.func.count()).select_from(users)).scalar_one():
+                raise AlreadyImported("the database already holds history; import into an "
+                                      "empty database")
+            for number, record in enumerate(records, start=1):
+                kind = record.get("type")
+                if kind not in tables:
+                    raise StorageError(f"record {number}: unknown type {kind!r}")
+                table = tables[kind]
+                values = {key: _from_json(table, key, value)
+                          for key, value in record.items() if key != "type"}
+                unknown = set(values) - set(table.columns.keys())
+                if unknown:
+                    raise StorageError(f"record {number}: unknown fields {sorted(unknown)}")
+                try:
+                    db.execute(table.insert().values(**values))
+                except IntegrityError as error:
+                    raise StorageError(f"record {number}: {error.orig}") from error
+                counts[kind] += 1
+            _reset_sequences(db)
+        self.rebuild_schedules()
+        return counts
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _from_json(table: sa.Table, key: str, value):
+    column = table.columns.get(key)
+    if column is not None and value is not None and isinstance(column.type, sa.types.TypeDecorator
+                                                               ) and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _reset_sequences(db: Connection) -> None:
+    # Rows imported with explicit ids leave PostgreSQL's sequences behind; move them past.
+    if db.dialect.name != "postgresql":
+        return
+    for table in (users, card_versions, attempts, reviews):
+        db.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))

@@ -1,0 +1,105 @@
+"""The schema. Alembic migrations create it; a test checks they agree with this module."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC and returns aware UTC, so SQLite and PostgreSQL round-trip alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("datetimes must be timezone-aware (UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+cards = sa.Table(
+    "cards", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("current_version_id", sa.Integer, nullable=True),
+    sa.Column("retired", sa.Boolean, nullable=False, default=False),
+)
+
+card_topics = sa.Table(
+    "card_topics", metadata,
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), primary_key=True),
+    sa.Column("topic", sa.String(100), primary_key=True),
+    sa.Index("ix_card_topics_topic", "topic"),
+)
+
+card_versions = sa.Table(
+    "card_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("card_id", "content_hash", name="uq_card_versions_card_hash"),
+)
+
+attempts = sa.Table(
+    "attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("card_version_id", sa.Integer, sa.ForeignKey("card_versions.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("answered_aloud", sa.Boolean, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_attempts_user_card", "user_id", "card_id", "created_at"),
+)
+
+reviews = sa.Table(
+    "reviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("attempt_id", sa.Integer, sa.ForeignKey("attempts.id"), nullable=False,
+              unique=True),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("state_before", sa.JSON, nullable=True),
+    sa.Column("state_after", sa.JSON, nullable=False),
+    sa.Column("reviewed_at", UTCDateTime, nullable=False),
+    sa.Index("ix_reviews_user_time", "user_id", "reviewed_at"),
+    sa.Index("ix_reviews_user_card", "user_id", "card_id", "id"),
+)
+
+schedules = sa.Table(
+    "schedules", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("step", sa.Integer, nullable=True),
+    sa.Column("stability", sa.Float, nullable=True),
+    sa.Column("difficulty", sa.Float, nullable=True),
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Column("last_review", UTCDateTime, nullable=True),
+    sa.Column("introduced_at", UTCDateTime, nullable=False),
+    sa.Index("ix_schedules_user_due", "user_id", "due"),
+    sa.Index("ix_schedules_user_introduced", "user_id", "introduced_at"),
+)

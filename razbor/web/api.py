@@ -1,0 +1,175 @@
+"""The JSON API: the same attempt-first flow for scripts and other front ends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from razbor.cards import Card
+from razbor.practice import Trainer
+from razbor.rendering import render_markdown
+from razbor.storage import AttemptRecord, ReviewRecord
+
+router = APIRouter(prefix="/api", tags=["practice"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CardOut(Strict):
+    """A question without its analysis: safe to send before an attempt."""
+
+    id: str
+    title: str
+    lang: str
+    topics: list[str]
+    difficulty: int
+    instruction: str
+
+
+class Section(Strict):
+    markdown: str
+    html: str
+
+
+class AnalysisOut(Strict):
+    card_id: str
+    title: str
+    short_answer: Section
+    analysis: Section
+    mistakes: Section
+    interview: Section
+
+
+class AttemptIn(Strict):
+    text: str = ""
+    answered_aloud: bool = False
+    seconds: float = Field(0, ge=0)
+
+
+class ReviewOut(Strict):
+    id: int
+    attempt_id: int
+    rating: int
+    reviewed_at: datetime
+    next_due: datetime
+    state: str
+
+
+class AttemptOut(Strict):
+    id: int
+    card_id: str
+    text: str
+    answered_aloud: bool
+    seconds: float
+    created_at: datetime
+    review: ReviewOut | None = None
+
+
+class RatingIn(Strict):
+    rating: int | str = Field(description="1-4 or again/hard/good/easy")
+    card_id: str | None = None
+
+
+class NextOut(Strict):
+    card: CardOut | None
+
+
+def _trainer(request: Request) -> tuple[Trainer, int]:
+    return request.app.state.trainer, request.app.state.user_id
+
+
+def _card_out(card: Card) -> CardOut:
+    return CardOut(id=card.id, title=card.title, lang=card.lang, topics=list(card.topics),
+                   difficulty=card.difficulty, instruction=card.instruction)
+
+
+def _analysis_out(card: Card) -> AnalysisOut:
+    def section(source: str) -> Section:
+        return Section(markdown=source, html=render_markdown(source))
+
+    return AnalysisOut(card_id=card.id, title=card.title,
+                       short_answer=section(card.short_answer), analysis=section(card.analysis),
+                       mistakes=section(card.mistakes), interview=section(card.interview))
+
+
+def _review_out(review: ReviewRecord) -> ReviewOut:
+    return ReviewOut(id=review.id, attempt_id=review.attempt_id, rating=review.rating,
+                     reviewed_at=review.reviewed_at, next_due=review.state_after.due,
+                     state=review.state_after.state)
+
+
+def _attempt_out(attempt: AttemptRecord, review: ReviewRecord | None) -> AttemptOut:
+    return AttemptOut(id=attempt.id, card_id=attempt.card_id, text=attempt.text,
+                      answered_aloud=attempt.answered_aloud, seconds=attempt.seconds,
+                      created_at=attempt.created_at,
+                      review=_review_out(review) if review else None)
+
+
+@router.get("/next", summary="The next card to practise, without its analysis")
+def next_card(request: Request, topic: str | None = None) -> NextOut:
+    trainer, user_id = _trainer(request)
+    card = trainer.next_card(user_id, topic)
+    return NextOut(card=_card_out(card) if card else None)
+
+
+@router.get("/cards", summary="All cards of the deck, optionally searched and filtered")
+def list_cards(request: Request, q: str = "", topic: str | None = None) -> list[CardOut]:
+    trainer, _ = _trainer(request)
+    return [_card_out(card) for card in trainer.deck.search(q, topic)]
+
+
+@router.get("/cards/{card_id}", summary="One card's question, without its analysis")
+def get_card(request: Request, card_id: str) -> CardOut:
+    trainer, _ = _trainer(request)
+    return _card_out(trainer.card(card_id))
+
+
+@router.get("/cards/{card_id}/analysis",
+            summary="The analysis of a card: 403 until the user has made an attempt")
+def card_analysis(request: Request, card_id: str) -> AnalysisOut:
+    trainer, user_id = _trainer(request)
+    return _analysis_out(trainer.analysis_of_card(user_id, card_id))
+
+
+@router.post("/cards/{card_id}/attempts", status_code=201,
+             summary="Submit an attempt (typed text, or answered aloud); unlocks the analysis")
+def submit_attempt(request: Request, card_id: str, body: AttemptIn) -> AttemptOut:
+    trainer, user_id = _trainer(request)
+    attempt = trainer.submit_attempt(user_id, card_id, body.text, body.answered_aloud,
+                                     body.seconds)
+    return _attempt_out(attempt, None)
+
+
+@router.get("/cards/{card_id}/attempts", summary="Every attempt at a card, newest first")
+def card_history(request: Request, card_id: str) -> list[AttemptOut]:
+    trainer, user_id = _trainer(request)
+    return [_attempt_out(a, r) for a, r in trainer.history(user_id, card_id)]
+
+
+@router.get("/attempts/{attempt_id}", summary="One attempt with its rating, if any")
+def get_attempt(request: Request, attempt_id: int) -> AttemptOut:
+    trainer, user_id = _trainer(request)
+    attempt = trainer.attempt(user_id, attempt_id)
+    return _attempt_out(attempt, trainer.store.review_of(attempt_id))
+
+
+@router.get("/attempts/{attempt_id}/analysis",
+            summary="The analysis of the card as it stood when the attempt was made")
+def attempt_analysis(request: Request, attempt_id: int) -> AnalysisOut:
+    trainer, user_id = _trainer(request)
+    return _analysis_out(trainer.analysis(user_id, attempt_id))
+
+
+@router.post("/attempts/{attempt_id}/rating", status_code=201,
+             summary="Rate an attempt once; repeating the same rating returns it with 200")
+def rate_attempt(request: Request, response: Response, attempt_id: int,
+                 body: RatingIn) -> ReviewOut:
+    trainer, user_id = _trainer(request)
+    review, created = trainer.rate(user_id, attempt_id, body.rating, card_id=body.card_id)
+    if not created:
+        response.status_code = 200
+    return _review_out(review)

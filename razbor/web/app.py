@@ -1,0 +1,84 @@
+"""The FastAPI application: wiring, language choice, body limits and error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from razbor import __version__
+from razbor.practice import Conflict, InvalidInput, Locked, NotFound, PracticeError, Trainer
+from razbor.rendering import render_markdown
+from razbor.web.i18n import LANGUAGES, translator
+
+HERE = Path(__file__).parent
+MAX_BODY_BYTES = 1_000_000
+STATUS = {NotFound: 404, InvalidInput: 400, Conflict: 409, Locked: 403}
+
+
+def status_of(error: PracticeError) -> int:
+    return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit before they are read into memory."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length and length.isdigit() and int(length) > self.limit:
+                response = JSONResponse({"detail": f"request body over {self.limit} bytes"},
+                                        status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(trainer: Trainer, lang: str = "ru") -> FastAPI:
+    """The web trainer for one deck and database, serving the local user."""
+    from razbor.web import api, pages
+
+    app = FastAPI(title="razbor", version=__version__,
+                  description="Attempt-first practice for ML interviews.")
+    app.state.trainer = trainer
+    app.state.user_id = trainer.user()
+    app.state.default_lang = lang
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["markdown"] = render_markdown
+    app.state.templates = templates
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(PracticeError)
+    async def practice_error(request: Request, error: PracticeError):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(error)}, status_code=status_of(error))
+        return render(request, "error.html", {"message": str(error)},
+                      status_code=status_of(error))
+
+    return app
+
+
+def language(request: Request) -> str:
+    """?lang= wins and is remembered in a cookie; else the cookie; else the server default."""
+    chosen = request.query_params.get("lang") or request.cookies.get("razbor_lang")
+    return chosen if chosen in LANGUAGES else request.app.state.default_lang
+
+
+def render(request: Request, template: str, context: dict, status_code: int = 200):
+    lang = language(request)
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {"t": translator(lang), "lang": lang, **context},
+        status_code=status_code)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie("razbor_lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response

@@ -1,0 +1,123 @@
+"""HTML pages: plain forms that work without JavaScript; app.js only adds comfort."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import URL
+
+from razbor.practice import InvalidInput, Trainer
+from razbor.web.app import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _trainer(request: Request) -> tuple[Trainer, int]:
+    return request.app.state.trainer, request.app.state.user_id
+
+
+def _with_topic(path: str, topic: str | None) -> str:
+    return str(URL(path).include_query_params(topic=topic)) if topic else path
+
+
+@router.get("/")
+def home(request: Request):
+    trainer, user_id = _trainer(request)
+    counts = trainer.topic_counts(user_id)
+    totals = {kind: sum(getattr(c, kind) for c in counts) for kind in ("due", "new", "learned")}
+    return render(request, "home.html", {"counts": counts, "totals": totals})
+
+
+@router.get("/practice")
+def practice(request: Request, topic: str | None = None):
+    trainer, user_id = _trainer(request)
+    card = trainer.next_card(user_id, topic or None)
+    if card is None:
+        return render(request, "done.html", {"topic": topic})
+    return RedirectResponse(_with_topic(f"/cards/{card.id}", topic), status_code=303)
+
+
+@router.get("/cards/{card_id}")
+def card_page(request: Request, card_id: str, topic: str | None = None):
+    trainer, _ = _trainer(request)
+    card = trainer.card(card_id)
+    return render(request, "practice.html", _practice_context(card, topic, ""))
+
+
+def _practice_context(card, topic: str | None, text: str, error: str = "") -> dict:
+    return {"card": card, "topic": topic or "", "text": text, "error": error,
+            "started_at": datetime.now(UTC).isoformat()}
+
+
+@router.post("/cards/{card_id}/attempts")
+def submit_attempt(
+    request: Request, card_id: str,
+    text: Annotated[str, Form()] = "",
+    aloud: Annotated[str, Form()] = "",
+    started_at: Annotated[str, Form()] = "",
+    topic: Annotated[str, Form()] = "",
+):
+    trainer, user_id = _trainer(request)
+    card = trainer.card(card_id)
+    try:
+        seconds = _seconds_since(started_at)
+        attempt = trainer.submit_attempt(user_id, card_id, text, bool(aloud), seconds)
+    except InvalidInput as error:
+        context = _practice_context(card, topic, text, str(error))
+        context["started_at"] = started_at or context["started_at"]
+        return render(request, "practice.html", context, status_code=400)
+    return RedirectResponse(_with_topic(f"/attempts/{attempt.id}", topic), status_code=303)
+
+
+def _seconds_since(started_at: str) -> float:
+    """Time spent, measured by the server from the moment it rendered the form."""
+    try:
+        started = datetime.fromisoformat(started_at)
+    except ValueError as error:
+        raise InvalidInput("the form lost its start time; reload the card") from error
+    if started.tzinfo is None:
+        raise InvalidInput("the form's start time has no timezone; reload the card")
+    return max(0.0, (datetime.now(UTC) - started).total_seconds())
+
+
+@router.get("/attempts/{attempt_id}")
+def attempt_page(request: Request, attempt_id: int, topic: str | None = None):
+    trainer, user_id = _trainer(request)
+    attempt = trainer.attempt(user_id, attempt_id)
+    return render(request, "attempt.html", {
+        "attempt": attempt, "card": trainer.analysis(user_id, attempt_id),
+        "review": trainer.store.review_of(attempt_id), "topic": topic or "",
+        "open": request.query_params.get("reveal") == "1",
+    })
+
+
+@router.post("/attempts/{attempt_id}/rating")
+def rate_attempt(request: Request, attempt_id: int,
+                 rating: Annotated[str, Form()], topic: Annotated[str, Form()] = ""):
+    trainer, user_id = _trainer(request)
+    trainer.rate(user_id, attempt_id, rating)
+    return RedirectResponse(_with_topic("/practice", topic), status_code=303)
+
+
+@router.get("/browse")
+def browse(request: Request, q: str = "", topic: str | None = None):
+    trainer, _ = _trainer(request)
+    cards = trainer.deck.search(q, topic or None)
+    return render(request, "browse.html", {"cards": cards, "q": q, "topic": topic or "",
+                                           "topics": trainer.deck.topics()})
+
+
+@router.get("/cards/{card_id}/history")
+def history(request: Request, card_id: str):
+    trainer, user_id = _trainer(request)
+    return render(request, "history.html", {"card": trainer.card(card_id),
+                                            "entries": trainer.history(user_id, card_id)})
+
+
+@router.get("/stats")
+def stats(request: Request):
+    trainer, user_id = _trainer(request)
+    return render(request, "stats.html", {"stats": trainer.stats(user_id)})
