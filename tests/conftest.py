@@ -1,0 +1,163 @@
+"""Real parts for tests: temp SQLite files, a throwaway PostgreSQL database, live servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from razbor.decks import load_deck
+from razbor.practice import Trainer
+from razbor.scheduling import Planner, SchedulerSettings
+from razbor.storage import Store
+
+PG_ADMIN_URL = os.environ.get("RAZBOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand, so schedules are exact."""
+
+    def __init__(self, now: datetime = NOW):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'razbor.sqlite3'}"
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a reachable PostgreSQL server; CI must have one, a laptop may not."""
+    if not _postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str):
+    """A fresh, empty database on the server, dropped after the test."""
+    name = f"razbor_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield str(sa.engine.make_url(postgres_server).set(database=name).render_as_string(
+        hide_password=False))
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request) -> str:
+    """Each storage test runs once on an SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(database_url: str):
+    opened = Store.open(database_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def trainer(store: Store, clock: Clock) -> Trainer:
+    return Trainer(load_deck(), store, Planner(SchedulerSettings(fuzz=False, new_per_day=20)),
+                   clock=clock)
+
+
+@pytest.fixture
+def sqlite_trainer(sqlite_url: str, clock: Clock):
+    opened = Store.open(sqlite_url)
+    yield Trainer(load_deck(), opened, Planner(SchedulerSettings(fuzz=False)), clock=clock)
+    opened.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """`razbor serve` in a child process, as a user starts it."""
+
+    def __init__(self, database_url: str, *extra: str):
+        self.database_url = database_url
+        self.extra = extra
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> LiveServer:
+        env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "razbor.cli", "serve", "--port", str(self.port), *self.extra],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stdout.read().decode()}")
+            try:
+                httpx.get(self.url + "/static/style.css", timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start within 30 s")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture
+def live_server(sqlite_url: str):
+    server = LiveServer(sqlite_url).start()
+    yield server
+    server.stop()

@@ -1,0 +1,99 @@
+"""The store on real databases: schema, export and import, and refusals that change nothing."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+
+from razbor.cli import main
+from razbor.scheduling import Rating
+from razbor.storage import AlreadyImported, StorageError, Store
+from razbor.storage.tables import metadata
+
+
+def test_migrations_create_exactly_the_declared_schema(store):
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, metadata) == []
+
+
+def test_opening_twice_migrates_once(database_url):
+    Store.open(database_url).close()
+    again = Store.open(database_url)
+    with again.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    again.close()
+
+
+@pytest.mark.parametrize("url", [
+    "nonsense", "sqlite:////proc/definitely/not/here.db",
+    "postgresql://nobody@127.0.0.1:1/none",
+])
+def test_a_database_that_cannot_be_opened_is_a_clear_error(url):
+    with pytest.raises(StorageError, match="database|URL"):
+        Store.open(url)
+
+
+def fill(trainer, clock):
+    user = trainer.user()
+    for card_id, rating in [("batchnorm", 3), ("roc-auc", 2), ("batchnorm", 4)]:
+        attempt = trainer.submit_attempt(user, card_id, f"attempt on {card_id} 🙂 «ё»", False, 12.5)
+        trainer.rate(user, attempt.id, Rating(rating))
+        clock.now += timedelta(days=2)
+    trainer.submit_attempt(user, "mixed-precision", "", True, 60)
+    return user
+
+
+def test_export_then_import_into_an_empty_database_loses_nothing(trainer, clock, tmp_path):
+    user = fill(trainer, clock)
+    exported = list(trainer.store.export_records())
+    target = Store.open(f"sqlite:///{tmp_path / 'copy.sqlite3'}")
+    counts = target.import_records(json.loads(json.dumps(exported)))
+    assert counts["attempt"] == 4 and counts["review"] == 3
+    assert list(target.export_records()) == exported
+    for card_id in ("batchnorm", "roc-auc"):
+        assert target.schedule(user, card_id) == trainer.store.schedule(user, card_id)
+    more = target.add_attempt(user, "roc-auc", 1, "after import", False, 1, clock.now)
+    assert more.id == 5
+    target.close()
+
+
+def test_import_refuses_a_database_with_history_and_changes_nothing(trainer, clock):
+    fill(trainer, clock)
+    exported = list(trainer.store.export_records())
+    with pytest.raises(AlreadyImported):
+        trainer.store.import_records(exported)
+    assert list(trainer.store.export_records()) == exported
+
+
+def test_a_bad_record_aborts_the_whole_import(database_url, trainer, clock, tmp_path):
+    fill(trainer, clock)
+    records = list(trainer.store.export_records())
+    records.insert(len(records) // 2, {"type": "attempt", "bogus": 1})
+    target = Store.open(f"sqlite:///{tmp_path / 'copy.sqlite3'}")
+    with pytest.raises(StorageError, match="unknown fields"):
+        target.import_records(records)
+    assert list(target.export_records()) == []
+    target.close()
+
+
+def test_export_and_import_history_from_the_command_line(trainer, clock, tmp_path, monkeypatch):
+    fill(trainer, clock)
+    monkeypatch.setenv("RAZBOR_DB", str(trainer.store.engine.url.render_as_string(
+        hide_password=False)))
+    runner = CliRunner()
+    exported = runner.invoke(main, ["export"])
+    assert exported.exit_code == 0, exported.output
+    dump = tmp_path / "history.jsonl"
+    dump.write_text(exported.output, encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    imported = runner.invoke(main, ["import", "history", str(dump), "--db", target])
+    assert imported.exit_code == 0, imported.output
+    assert "4 attempts" in imported.output and "3 reviews" in imported.output
+    assert runner.invoke(main, ["export", "--db", target]).output == exported.output
+    twice = runner.invoke(main, ["import", "history", str(dump), "--db", target])
+    assert twice.exit_code == 1 and "already holds history" in twice.output
