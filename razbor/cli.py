@@ -81,7 +81,7 @@ def practice(settings: Settings, topic: str | None) -> None:
     from razbor.terminal import run_practice
 
     trainer = _open(settings)
-    run_practice(trainer, trainer.user(), Console(), topic)
+    run_practice(trainer, trainer.user(), Console(highlight=False), topic)
 
 
 @main.command()

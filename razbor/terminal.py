@@ -32,7 +32,7 @@ def _read_attempt(console: Console) -> str:
     """Lines until an empty one; an empty first line means 'I answered aloud'."""
     lines: list[str] = []
     while True:
-        line = _ask(console, "[dim]>[/dim] ")
+        line = _ask(console, "> ")
         if not lines and line.strip() in QUIT:
             raise Quit
         if not line.strip():

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -127,13 +128,15 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false"}
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "razbor.cli", "serve", "--port", str(self.port), *self.extra],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stdout.read().decode()}")
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode()}")
             try:
                 httpx.get(self.url + "/static/style.css", timeout=1)
                 return self
@@ -154,6 +157,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        if self.process:
+            self.log.close()
 
 
 @pytest.fixture

@@ -58,6 +58,14 @@ def create_app(trainer: Trainer, lang: str = "ru") -> FastAPI:
     app.include_router(pages.router)
     app.add_middleware(BodyLimit)
 
+    @app.middleware("http")
+    async def remember_language(request: Request, call_next):
+        response = await call_next(request)
+        chosen = request.query_params.get("lang")
+        if chosen in LANGUAGES:
+            response.set_cookie("razbor_lang", chosen, max_age=365 * 24 * 3600, samesite="lax")
+        return response
+
     @app.exception_handler(PracticeError)
     async def practice_error(request: Request, error: PracticeError):
         if request.url.path.startswith("/api/"):
@@ -76,9 +84,6 @@ def language(request: Request) -> str:
 
 def render(request: Request, template: str, context: dict, status_code: int = 200):
     lang = language(request)
-    response = request.app.state.templates.TemplateResponse(
+    return request.app.state.templates.TemplateResponse(
         request, template, {"t": translator(lang), "lang": lang, **context},
         status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie("razbor_lang", lang, max_age=365 * 24 * 3600, samesite="lax")
-    return response

@@ -1,0 +1,89 @@
+"""A full practice round in real Chromium: type, reveal, rate, next card, keyboard shortcuts."""
+
+import re
+import shutil
+
+import pytest
+
+from .conftest import ARTIFACTS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_a_round_with_keyboard_shortcuts(browser, live_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/")
+    page.click("#practice-all")
+    page.wait_for_url(re.compile(r"/cards/batchnorm$"))
+    assert "SyncBatchNorm gathers" not in page.content()
+    page.wait_for_function("document.getElementById('timer').textContent.includes(':')")
+
+    page.fill("#attempt-text", "Per-channel mean and variance over the batch; gamma and beta.")
+    page.press("#attempt-text", "Control+Enter")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    analysis = page.locator("#analysis")
+    assert analysis.get_attribute("open") is None
+    assert not page.locator(".section.analysis").is_visible()
+
+    page.locator("h1").click()
+    page.keyboard.press("Space")
+    page.locator(".section.analysis").wait_for(state="visible")
+    for heading in ("Короткий ответ", "Подробный разбор", "Типичные ошибки",
+                    "Как сказать на собеседовании"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "practice-round.png"), full_page=True)
+
+    page.keyboard.press("3")
+    page.wait_for_url(re.compile(r"/cards/mixed-precision$"))
+
+    page.click("#answered-aloud")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    page.click("#reveal")
+    page.click("button.rate-4")
+    page.wait_for_url(re.compile(r"/cards/roc-auc$"))
+
+    page.goto(live_server.url + "/cards/batchnorm/history")
+    assert page.locator(".history-entry").count() == 1
+    assert "gamma and beta" in page.locator(".history-entry").inner_text()
+    assert "Хорошо" in page.locator(".history-entry").inner_text()
+    page.close()
+
+
+def test_the_round_works_without_javascript(browser, live_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/practice?topic=metrics&lang=en")
+    page.wait_for_url(re.compile(r"/cards/roc-auc"))
+    page.fill("#attempt-text", "Probability that a positive outranks a negative.")
+    page.click("#submit-attempt")
+    page.wait_for_url(re.compile(r"/attempts/\d+"))
+    page.click("#reveal")
+    assert page.get_by_role("heading", name="Detailed analysis").is_visible()
+    page.click("button.rate-3")
+    page.wait_for_url(re.compile(r"/practice"))
+    assert page.locator("#done").is_visible()
+    context.close()
+
+
+def test_empty_attempt_shows_the_error_and_keeps_the_page(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server.url + "/cards/dental-lesions-3d")
+    page.press("#attempt-text", "Control+Enter")
+    assert page.get_by_role("alert").inner_text().startswith("type your attempt")
+    page.close()
