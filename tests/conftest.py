@@ -128,7 +128,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false"}
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             [sys.executable, "-m", "razbor.cli", "serve", "--port", str(self.port), *self.extra],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)

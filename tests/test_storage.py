@@ -34,7 +34,7 @@ def test_opening_twice_migrates_once(database_url):
     "postgresql://nobody@127.0.0.1:1/none",
 ])
 def test_a_database_that_cannot_be_opened_is_a_clear_error(url):
-    with pytest.raises(StorageError, match="database|URL"):
+    with pytest.raises(StorageError, match=r"database|URL"):
         Store.open(url)
 
 

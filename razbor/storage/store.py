@@ -148,39 +148,67 @@ class Store:
     def sync_deck(self, deck: Deck, now: datetime) -> dict[str, int]:
         """Record the deck's cards, adding a content version for every edit; returns version ids.
 
+        Only what changed is written, in bulk, so starting on an unchanged deck is cheap.
         Cards that left the deck are retired, not deleted, so their history stays readable.
         """
         with self.engine.begin() as db:
-            known = {row.card_id + ":" + row.content_hash: row.id for row in db.execute(
-                sa.select(card_versions.c.card_id, card_versions.c.content_hash,
-                          card_versions.c.id))}
-            existing = set(db.execute(sa.select(cards.c.id)).scalars())
-            versions = {}
-            for position, card in enumerate(deck):
-                self._upsert_card(db, card, position, card.id in existing)
-                key = f"{card.id}:{card.content_hash()}"
-                if key not in known:
-                    known[key] = db.execute(card_versions.insert().values(
-                        card_id=card.id, content_hash=card.content_hash(),
-                        content=card.to_dict(), created_at=now)).inserted_primary_key[0]
-                versions[card.id] = known[key]
-                db.execute(cards.update().where(cards.c.id == card.id)
-                           .values(current_version_id=versions[card.id]))
-            gone = existing - set(versions)
+            existing = {row.id: row for row in db.execute(sa.select(cards))}
+            new_cards = [card for card in deck if card.id not in existing]
+            if new_cards:
+                db.execute(cards.insert(), [
+                    {"id": card.id, "title": card.title, "topic": card.topic, "position": 0,
+                     "retired": False} for card in new_cards])
+            versions = self._ensure_versions(db, deck, now)
+            self._update_cards(db, deck, existing, versions)
+            self._sync_topics(db, deck)
+            gone = set(existing) - set(versions)
             if gone:
                 db.execute(cards.update().where(cards.c.id.in_(gone)).values(retired=True))
         return versions
 
     @staticmethod
-    def _upsert_card(db: Connection, card: Card, position: int, exists: bool) -> None:
-        values = {"title": card.title, "topic": card.topic, "position": position,
-                  "retired": False}
-        if exists:
-            db.execute(cards.update().where(cards.c.id == card.id).values(**values))
-            db.execute(card_topics.delete().where(card_topics.c.card_id == card.id))
-        else:
-            db.execute(cards.insert().values(id=card.id, **values))
-        db.execute(card_topics.insert(), [{"card_id": card.id, "topic": t} for t in card.topics])
+    def _ensure_versions(db: Connection, deck: Deck, now: datetime) -> dict[str, int]:
+        def known() -> dict[tuple[str, str], int]:
+            return {(row.card_id, row.content_hash): row.id for row in db.execute(
+                sa.select(card_versions.c.card_id, card_versions.c.content_hash,
+                          card_versions.c.id))}
+
+        found = known()
+        hashes = {card.id: card.content_hash() for card in deck}
+        missing = [{"card_id": card.id, "content_hash": hashes[card.id],
+                    "content": card.to_dict(), "created_at": now}
+                   for card in deck if (card.id, hashes[card.id]) not in found]
+        if missing:
+            db.execute(card_versions.insert(), missing)
+            found = known()
+        return {card.id: found[(card.id, hashes[card.id])] for card in deck}
+
+    @staticmethod
+    def _update_cards(db: Connection, deck: Deck, existing: dict, versions: dict[str, int]
+                      ) -> None:
+        changes = []
+        for position, card in enumerate(deck):
+            wanted = {"title": card.title, "topic": card.topic, "position": position,
+                      "retired": False, "current_version_id": versions[card.id]}
+            row = existing.get(card.id)
+            if row is None or any(getattr(row, key) != value for key, value in wanted.items()):
+                changes.append({"key": card.id, **wanted})
+        if changes:
+            db.execute(cards.update().where(cards.c.id == sa.bindparam("key")).values(
+                **{name: sa.bindparam(name) for name in changes[0] if name != "key"}), changes)
+
+    @staticmethod
+    def _sync_topics(db: Connection, deck: Deck) -> None:
+        stored = {(row.card_id, row.topic) for row in db.execute(sa.select(card_topics))}
+        wanted = {(card.id, topic) for card in deck for topic in card.topics}
+        stale = {card_id for card_id, _ in stored - wanted}
+        if stale:
+            db.execute(card_topics.delete().where(card_topics.c.card_id.in_(stale)))
+            stored = {pair for pair in stored if pair[0] not in stale}
+        added = wanted - stored
+        if added:
+            db.execute(card_topics.insert(),
+                       [{"card_id": card_id, "topic": topic} for card_id, topic in added])
 
     def card_version(self, version_id: int) -> Card:
         """The card content as it was when an attempt was made."""
@@ -262,15 +290,13 @@ class Store:
     @staticmethod
     def _save_schedule(db: Connection, user_id: int, card_id: str, schedule: Schedule,
                        introduced: bool, now: datetime) -> None:
-        values = {"state": schedule.state, "step": schedule.step,
-                  "stability": schedule.stability, "difficulty": schedule.difficulty,
-                  "due": schedule.due, "last_review": schedule.last_review}
+        row = _schedule_row(user_id, card_id, schedule, now)
         if introduced:
-            db.execute(schedules.insert().values(user_id=user_id, card_id=card_id,
-                                                 introduced_at=now, **values))
+            db.execute(schedules.insert().values(**row))
         else:
+            del row["introduced_at"]
             db.execute(schedules.update().where(schedules.c.user_id == user_id,
-                                                schedules.c.card_id == card_id).values(**values))
+                                                schedules.c.card_id == card_id).values(**row))
 
     def schedule(self, user_id: int, card_id: str) -> Schedule | None:
         with self.engine.connect() as db:
@@ -357,23 +383,21 @@ class Store:
 
     def rebuild_schedules(self) -> int:
         """Recreate every schedule from the append-only review log; returns how many."""
+        key = (reviews.c.user_id, reviews.c.card_id)
+        ranked = sa.select(
+            reviews.c.user_id, reviews.c.card_id, reviews.c.state_after,
+            sa.func.row_number().over(partition_by=key, order_by=reviews.c.id.desc()
+                                      ).label("newest"),
+            sa.func.min(reviews.c.reviewed_at).over(partition_by=key).label("introduced"),
+        ).subquery()
+        latest = sa.select(ranked.c.user_id, ranked.c.card_id, ranked.c.state_after,
+                           ranked.c.introduced).where(ranked.c.newest == 1)
         with self.engine.begin() as db:
             db.execute(schedules.delete())
-            latest = (sa.select(sa.func.max(reviews.c.id))
-                      .group_by(reviews.c.user_id, reviews.c.card_id))
-            first = (sa.select(reviews.c.user_id, reviews.c.card_id,
-                               sa.func.min(reviews.c.reviewed_at).label("introduced"))
-                     .group_by(reviews.c.user_id, reviews.c.card_id)).subquery()
-            rows = db.execute(
-                sa.select(reviews.c.user_id, reviews.c.card_id, reviews.c.state_after,
-                          first.c.introduced)
-                .join(first, sa.and_(first.c.user_id == reviews.c.user_id,
-                                     first.c.card_id == reviews.c.card_id))
-                .where(reviews.c.id.in_(latest))
-            ).all()
-            for user_id, card_id, state, introduced in rows:
-                self._save_schedule(db, user_id, card_id, Schedule.from_dict(state),
-                                    introduced=True, now=introduced)
+            rows = [_schedule_row(user_id, card_id, Schedule.from_dict(state), introduced)
+                    for user_id, card_id, state, introduced in db.execute(latest)]
+            if rows:
+                db.execute(schedules.insert(), rows)
         return len(rows)
 
     # export and import
@@ -417,6 +441,13 @@ class Store:
             _reset_sequences(db)
         self.rebuild_schedules()
         return counts
+
+
+def _schedule_row(user_id: int, card_id: str, schedule: Schedule, introduced: datetime) -> dict:
+    return {"user_id": user_id, "card_id": card_id, "state": schedule.state,
+            "step": schedule.step, "stability": schedule.stability,
+            "difficulty": schedule.difficulty, "due": schedule.due,
+            "last_review": schedule.last_review, "introduced_at": introduced}
 
 
 def _jsonable(value):
