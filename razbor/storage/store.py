@@ -314,22 +314,23 @@ class Store:
 
     # the queue
 
-    def _active_cards(self, topic: str | None):
-        query = sa.select(cards.c.id).where(cards.c.retired.is_(False))
-        if topic:
-            query = query.where(cards.c.id.in_(
-                sa.select(card_topics.c.card_id).where(card_topics.c.topic == topic)))
-        return query
+    @staticmethod
+    def _in_topic(query, topic: str | None):
+        if not topic:
+            return query
+        return query.where(sa.exists().where(card_topics.c.card_id == cards.c.id,
+                                             card_topics.c.topic == topic))
 
     def due_card_ids(self, user_id: int, now: datetime, topic: str | None = None,
                      limit: int = 10) -> list[str]:
         """Cards whose review is due, most overdue first."""
         query = (sa.select(schedules.c.card_id)
+                 .join(cards, cards.c.id == schedules.c.card_id)
                  .where(schedules.c.user_id == user_id, schedules.c.due <= now,
-                        schedules.c.card_id.in_(self._active_cards(topic)))
+                        cards.c.retired.is_(False))
                  .order_by(schedules.c.due).limit(limit))
         with self.engine.connect() as db:
-            return list(db.execute(query).scalars())
+            return list(db.execute(self._in_topic(query, topic)).scalars())
 
     def new_card_ids(self, user_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
         """Cards the user has never rated, in deck order."""
@@ -337,11 +338,8 @@ class Store:
                                                     schedules.c.card_id == cards.c.id)
         query = (sa.select(cards.c.id).where(cards.c.retired.is_(False), ~seen.exists())
                  .order_by(cards.c.position).limit(limit))
-        if topic:
-            query = query.where(cards.c.id.in_(
-                sa.select(card_topics.c.card_id).where(card_topics.c.topic == topic)))
         with self.engine.connect() as db:
-            return list(db.execute(query).scalars())
+            return list(db.execute(self._in_topic(query, topic)).scalars())
 
     def introduced_since(self, user_id: int, since: datetime) -> int:
         """How many new cards the user started since a moment (for the daily limit)."""

@@ -42,6 +42,7 @@ cards = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("current_version_id", sa.Integer, nullable=True),
     sa.Column("retired", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_cards_position", "position"),
 )
 
 card_topics = sa.Table(

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("current_version_id", sa.Integer, nullable=True),
         sa.Column("retired", sa.Boolean, nullable=False),
     )
+    op.create_index("ix_cards_position", "cards", ["position"])
     op.create_table(
         "card_topics",
         sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), primary_key=True),
