@@ -22,7 +22,7 @@ from razbor.scheduling import Planner, SchedulerSettings
 from razbor.storage import Store
 
 PG_ADMIN_URL = os.environ.get("RAZBOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("RAZBOR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from razbor.cards import DEFAULT_INSTRUCTION, Card, KeyPoint, Mistake, Rubric
 from razbor.decks import DeckError, check_deck, dump_card, load_deck, parse_card
 
+from .conftest import SHARED
+
 VALID = """\
 ---
 id: dropout
@@ -162,7 +164,7 @@ def test_the_builtin_deck_holds_the_four_seed_cards_with_complete_rubrics():
 
 
 def test_the_builtin_rubric_ids_match_the_shared_rubric_file():
-    rubric_file = Path(__file__).resolve().parents[2] / "shared/rubrics/seed-rubrics.yaml"
+    rubric_file = SHARED / "rubrics/seed-rubrics.yaml"
     if not rubric_file.exists():
         pytest.skip("../shared is not present in this checkout")
     import yaml
