@@ -15,10 +15,14 @@ SECTION_NAMES = ("short_answer", "analysis", "mistakes", "interview")
 
 @dataclass(frozen=True)
 class KeyPoint:
-    """One idea a complete answer states, with a stable id the grader and labels refer to."""
+    """One idea a complete answer states, with a stable id the grader and labels refer to.
+
+    `match` holds the grader's authoring hints: patterns of concepts that state the idea.
+    """
 
     id: str
     text: str
+    match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Mistake:
 
     id: str
     text: str
+    match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,10 @@ class Card:
             interview=data["interview"],
             instruction=data.get("instruction") or DEFAULT_INSTRUCTION,
             rubric=Rubric(
-                key_points=tuple(KeyPoint(**kp) for kp in rubric.get("key_points", ())),
-                mistakes=tuple(Mistake(**m) for m in rubric.get("mistakes", ())),
+                key_points=tuple(KeyPoint(kp["id"], kp["text"], tuple(kp.get("match", ())))
+                                 for kp in rubric.get("key_points", ())),
+                mistakes=tuple(Mistake(m["id"], m["text"], tuple(m.get("match", ())))
+                               for m in rubric.get("mistakes", ())),
             ),
         )
 

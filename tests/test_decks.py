@@ -89,7 +89,7 @@ def test_english_section_headings_are_accepted():
     (lambda t: t.replace("tags: [regularization]", "tags: regularization"),
      "6: field 'tags' must be a list of words"),
     (lambda t: t.replace("      text: Units are zeroed at random during training.\n", ""),
-     "7: rubric key_points item 1 must have exactly 'id' and 'text'"),
+     "7: rubric key_points item 1 must have 'id' and 'text'"),
     (lambda t: t.replace("id: do.train", "id: Do Train"), "7: rubric id 'Do Train' is not a valid id"),
     (lambda t: t.replace("## Типичные ошибки\n\n- Leaving dropout on at inference.\n", ""),
      "missing section 'Типичные ошибки'"),

@@ -208,7 +208,7 @@ class _CardFile:
             mistakes=tuple(Mistake(*item) for item in mistakes),
         )
 
-    def _rubric_items(self, items: object, kind: str, line: int) -> list[tuple[str, str]]:
+    def _rubric_items(self, items: object, kind: str, line: int) -> list[tuple]:
         if not isinstance(items, list):
             self.problem(line, f"rubric '{kind}' must be a list",
                          "write each item as '- id: ...' with 'text: ...' under it")
@@ -217,18 +217,24 @@ class _CardFile:
         for number, item in enumerate(items, start=1):
             if (
                 not isinstance(item, dict)
-                or set(item) != {"id", "text"}
+                or not {"id", "text"} <= set(item) <= {"id", "text", "match"}
                 or not isinstance(item["text"], str)
                 or not item["text"].strip()
             ):
-                self.problem(line, f"rubric {kind} item {number} must have exactly 'id' and 'text'",
+                self.problem(line, f"rubric {kind} item {number} must have 'id' and 'text' "
+                             "(and optionally 'match')",
                              "write '- id: bn.stats' and 'text: one sentence' under it")
                 continue
             if not RUBRIC_ID.match(str(item["id"])):
                 self.problem(line, f"rubric id {item['id']!r} is not a valid id",
                              "use lowercase letters, digits, '.', '_' or '-', e.g. 'bn.stats'")
                 continue
-            parsed.append((str(item["id"]), item["text"].strip()))
+            patterns = item.get("match", [])
+            if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+                self.problem(line, f"rubric id {item['id']!r}: 'match' must be a list of "
+                             "patterns", "write match: ['@mean + @over_batch']")
+                continue
+            parsed.append((str(item["id"]), item["text"].strip(), tuple(patterns)))
         return parsed
 
 
@@ -250,11 +256,18 @@ def dump_card(card: Card, folder_topics: tuple[str, ...] = ()) -> str:
         meta["instruction"] = card.instruction
     if card.rubric.key_points or card.rubric.mistakes:
         meta["rubric"] = {
-            "key_points": [{"id": p.id, "text": p.text} for p in card.rubric.key_points],
-            "mistakes": [{"id": m.id, "text": m.text} for m in card.rubric.mistakes],
+            "key_points": [_rubric_entry(p) for p in card.rubric.key_points],
+            "mistakes": [_rubric_entry(m) for m in card.rubric.mistakes],
         }
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=100)
     body = "\n\n".join(
         f"## {CANONICAL_HEADINGS[name]}\n\n{getattr(card, name)}" for name in CANONICAL_HEADINGS
     )
     return f"---\n{front}---\n\n{body}\n"
+
+
+def _rubric_entry(item: KeyPoint | Mistake) -> dict:
+    entry = {"id": item.id, "text": item.text}
+    if item.match:
+        entry["match"] = list(item.match)
+    return entry

@@ -1,0 +1,20 @@
+"""Grading attempts against a card's rubric: covered key points, missed ones, mistakes.
+
+One small interface, `grade(card, text) -> Feedback`, pure: no database and no web.
+"""
+
+from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
+from razbor.grading.rules import RuleGrader
+
+_default = None
+
+
+def grade(card, text: str) -> Feedback:
+    """Grade an attempt with the embedded default backend."""
+    global _default
+    if _default is None:
+        _default = RuleGrader()
+    return _default.grade(card, text)
+
+
+__all__ = ["Feedback", "MistakeResult", "PointResult", "RuleGrader", "grade", "suggest_rating"]

@@ -1,0 +1,168 @@
+"""Attempt text as the grader sees it: sentences of stemmed tokens with negation marked.
+
+Russian and English are stemmed with Snowball, token by token, so a Russian sentence with
+English terms needs no language switch. Offsets point into the original text for evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+
+TOKEN = re.compile(r"(?i:(?:batch|батч)[-\s]?(?:norm|норм)[^\W_]*)|[^\W_]+(?:'[^\W_]+)?")
+COMPOUND_BATCHNORM = re.compile(r"(?:batch|батч)[-\s]?(?:norm|норм)")
+SENTENCE_END = re.compile(r"[.!?…\n]+(?=\s|$)|\n")
+CLAUSE_BREAK = re.compile(r"[,:;()\[\]—–]|\s-\s")
+NEGATORS = {"not", "no", "never", "without", "nor", "cannot", "otherwise", "не", "нет", "ни",
+            "без", "иначе"}
+CONTRAST = {"but", "instead", "rather", "whereas", "while", "however", "а", "но", "зато",
+            "однако", "вместо"}
+STOPWORDS = {
+    "the", "a", "an", "of", "to", "is", "are", "be", "it", "its", "this", "that", "these",
+    "those", "so", "as", "then", "just", "also",
+    "um", "uh", "er", "erm", "hmm", "like", "yeah", "okay", "ok", "basically", "actually",
+    "в", "во", "на", "по", "с", "со", "к", "о", "об", "от", "до", "из", "за",
+    "у", "же", "ли", "бы", "это", "этот", "эта", "эти", "то", "так", "там", "тут", "вот",
+    "ну", "э", "ээ", "эээ", "короче", "типа", "просто", "ещё", "еще", "уже", "да", "как",
+    "его", "её", "ее", "их", "он", "она", "оно", "они", "мы", "вы", "я",
+}
+CONJUNCTIONS = {"and", "or", "и", "или"}
+NEGATION_REACH = 6
+# "X is not needed", "X не влезет": these words carry a negation back over their clause.
+BACKWARD = ("need", "necessari", "requir", "enough", "suffici", "fit", "work", "нуж", "необходим",
+            "обязательн", "требует", "достаточн", "влез", "помест", "работа", "подходит",
+            "использ", "бер", "смотр", "учитыва")
+
+_russian = snowballstemmer.stemmer("russian")
+_english = snowballstemmer.stemmer("english")
+CYRILLIC = re.compile(r"[а-я]")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball stem of a lower-case word, Russian or English by its letters."""
+    word = word.replace("ё", "е")
+    if COMPOUND_BATCHNORM.match(word):
+        return "batchnorm"
+    if word.endswith("n't"):
+        return "not"
+    if CYRILLIC.search(word):
+        return _russian.stemWord(word)
+    if word.isascii() and word.isalpha():
+        return _english.stemWord(word)
+    return word
+
+
+@dataclass(frozen=True)
+class Token:
+    stem: str
+    start: int
+    end: int
+    clause: int
+    negated: bool
+    item: int = 0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """Content tokens of one sentence (stopwords and fillers dropped), in order."""
+
+    tokens: tuple[Token, ...]
+    start: int
+    end: int
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def has_stem(self, wanted: str) -> bool:
+        """Whether any token matches the stem: a cheap test before scanning for a phrase."""
+        key = ("stem", wanted)
+        if key not in self.cache:
+            self.cache[key] = any(stems_match(wanted, token.stem) for token in self.tokens)
+        return self.cache[key]
+
+    def is_keyword_list(self) -> bool:
+        """A comma list of bare terms ("mean, variance, gamma, beta") states no idea."""
+        sizes: dict[int, int] = {}
+        for token in self.tokens:
+            sizes[token.item] = sizes.get(token.item, 0) + 1
+        short = sum(size <= 2 for size in sizes.values())
+        return len(sizes) >= 4 and short >= 0.75 * len(sizes)
+
+
+def _clause_ids(text: str, start: int, end: int) -> list[int]:
+    """For each character of the sentence, which clause (comma-, colon-, dash-separated) it is in."""
+    ids, clause, cursor = [], 0, start
+    for match in CLAUSE_BREAK.finditer(text, start, end):
+        ids.extend([clause] * (match.start() - cursor))
+        clause += 1
+        ids.extend([clause] * (match.end() - match.start()))
+        cursor = match.end()
+    ids.extend([clause] * (end - cursor))
+    return ids
+
+
+def _sentence(text: str, start: int, end: int) -> Sentence:
+    clauses = _clause_ids(text, start, end)
+    tokens: list[Token] = []
+    negation_left = 0
+    negation_clause = -1
+    clause_bump = 0
+    negator_at = -1
+    for match in TOKEN.finditer(text, start, end):
+        word = match.group().lower()
+        clause = clauses[match.start() - start] + clause_bump
+        stemmed = stem(word)
+        if word in CONTRAST:
+            clause_bump += 1
+            negation_left = 0
+            continue
+        if word in NEGATORS or stemmed == "not":
+            negation_left, negation_clause, negator_at = NEGATION_REACH, clause, len(tokens)
+            continue
+        if word in STOPWORDS:
+            continue
+        negated = negation_left > 0 and clause == negation_clause
+        negation_left = negation_left - 1 if negated else 0
+        if negated and negator_at == len(tokens) and stemmed.startswith(BACKWARD):
+            tokens = [_negate(t) if t.clause == clause else t for t in tokens]
+        item = text.count(",", start, match.start())
+        tokens.append(Token(stemmed, match.start(), match.end(), clause, negated, item))
+    return Sentence(tuple(tokens), start, end)
+
+
+def _negate(token: Token) -> Token:
+    return Token(token.stem, token.start, token.end, token.clause, True, token.item)
+
+
+def sentences(text: str) -> list[Sentence]:
+    """The text cut into sentences at . ! ? ; and line breaks."""
+    found, cursor = [], 0
+    for match in SENTENCE_END.finditer(text):
+        if match.start() > cursor:
+            found.append(_sentence(text, cursor, match.start()))
+        cursor = match.end()
+    if cursor < len(text):
+        found.append(_sentence(text, cursor, len(text)))
+    return [sentence for sentence in found if sentence.tokens]
+
+
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    """A lexicon phrase reduced the same way as attempt text."""
+    words = [match.group().lower() for match in TOKEN.finditer(phrase)]
+    return tuple(stem(word) for word in words if word not in STOPWORDS)
+
+
+@lru_cache(maxsize=262144)
+def stems_match(pattern: str, found: str) -> bool:
+    """Equal stems, or one a prefix of the other when both are long enough to be specific.
+
+    Snowball leaves some inflections apart ("канала" -> "кана", "канал"); prefixes bridge them.
+    English stems are more regular, so a Latin prefix must be longer to count.
+    """
+    if pattern == found:
+        return True
+    shorter, longer = sorted((pattern, found), key=len)
+    least = 4 if CYRILLIC.match(shorter) else 5
+    return len(shorter) >= least and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
