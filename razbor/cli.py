@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from razbor.config import SETTINGS, Settings
+from razbor.grading.backends import BACKENDS
 from razbor.decks import DeckError, check_deck, dump_card, parse_page
 from razbor.decks.page import attach_rubrics
 from razbor.storage import StorageError, Store
@@ -165,6 +167,37 @@ def export(settings: Settings, output) -> None:
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         store.close()
+
+
+@main.group()
+def grader() -> None:
+    """Measure the attempt grader on labelled attempts."""
+
+
+@grader.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Grader backend (default: the grader setting)")
+@settings_options
+def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | None) -> None:
+    """Score the grader on a JSON Lines file of labelled attempts (id, card, lang, text,
+    covered, mistakes): precision, recall and F1 per key point and mistake, by language."""
+    from razbor.decks import load_deck
+    from razbor.grading.evaluate import EvalError, evaluate, load_labelled
+    from razbor.grading.report import print_report
+
+    if backend:
+        settings = replace(settings, grader=backend)
+    try:
+        deck = load_deck(Path(settings.deck) if settings.deck else None)
+        report = evaluate(load_labelled(file, deck), deck, settings.make_grader().grade)
+    except (DeckError, EvalError) as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        print_report(report, Console(highlight=False))
 
 
 @main.command()

@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from razbor.decks import load_deck
+from razbor.grading.backends import BACKENDS, Grader, GraderSettings, make_grader
 from razbor.practice import Trainer
 from razbor.scheduling import Planner, SchedulerSettings
 from razbor.storage import Store
@@ -42,6 +43,14 @@ SETTINGS = (
     SettingSpec("max_attempt_chars", "RAZBOR_MAX_ATTEMPT_CHARS", int,
                 "Longest accepted attempt, in characters"),
     SettingSpec("lang", "RAZBOR_LANG", str, "Interface language: ru or en"),
+    SettingSpec("grader", "RAZBOR_GRADER", str,
+                "Attempt grader: rules (built in), embedding or llm (fall back to rules)"),
+    SettingSpec("embedding_model", "RAZBOR_EMBEDDING_MODEL", str,
+                "sentence-transformers model path or name, for --grader embedding"),
+    SettingSpec("llm_url", "RAZBOR_LLM_URL", str,
+                "Base URL of an OpenAI-compatible API, for --grader llm"),
+    SettingSpec("llm_model", "RAZBOR_LLM_MODEL", str, "Model name, for --grader llm"),
+    SettingSpec("llm_key", "RAZBOR_LLM_KEY", str, "API key, for --grader llm (if needed)"),
 )
 
 
@@ -54,6 +63,11 @@ class Settings:
     fuzz: bool = True
     max_attempt_chars: int = 50_000
     lang: str = "ru"
+    grader: str = "rules"
+    embedding_model: str = ""
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_key: str = ""
 
     @classmethod
     def load(cls, **overrides) -> Settings:
@@ -67,7 +81,13 @@ class Settings:
         settings = cls(**values)
         if settings.lang not in ("ru", "en"):
             raise ValueError("RAZBOR_LANG: interface language must be ru or en")
+        if settings.grader not in BACKENDS:
+            raise ValueError(f"RAZBOR_GRADER: must be one of {', '.join(BACKENDS)}")
         return settings
+
+    def make_grader(self) -> Grader:
+        return make_grader(GraderSettings(self.grader, self.embedding_model, self.llm_url,
+                                          self.llm_model, self.llm_key))
 
     @property
     def database_url(self) -> str:
@@ -79,7 +99,8 @@ class Settings:
         store = Store.open(self.database_url)
         planner = Planner(SchedulerSettings(desired_retention=self.desired_retention,
                                             new_per_day=self.new_per_day, fuzz=self.fuzz))
-        return Trainer(deck, store, planner, max_attempt_chars=self.max_attempt_chars)
+        return Trainer(deck, store, planner, max_attempt_chars=self.max_attempt_chars,
+                       grader=self.make_grader())
 
 
 def _convert(spec: SettingSpec, raw: str):

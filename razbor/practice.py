@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from razbor.cards import Card, Deck
+from razbor.grading import Feedback, RuleGrader
+from razbor.grading.backends import Grader
 from razbor.scheduling import Planner, Rating, require_utc
 from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts
 
@@ -50,10 +52,12 @@ class Trainer:
 
     def __init__(self, deck: Deck, store: Store, planner: Planner | None = None,
                  max_attempt_chars: int = 50_000,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 grader: Grader | None = None):
         self.deck = deck
         self.store = store
         self.planner = planner or Planner()
+        self.grader = grader or RuleGrader()
         self.max_attempt_chars = max_attempt_chars
         self.clock = clock
         self.versions = store.sync_deck(deck, clock())
@@ -99,8 +103,13 @@ class Trainer:
             raise InvalidInput("type your attempt, or say that you answered aloud")
         if not 0 <= seconds <= MAX_ATTEMPT_SECONDS:
             raise InvalidInput(f"seconds must be between 0 and {MAX_ATTEMPT_SECONDS}")
+        feedback = self.grader.grade(self.card(card_id), text).to_dict() if text else None
         return self.store.add_attempt(user_id, card_id, self.versions[card_id], text,
-                                      answered_aloud, float(seconds), self._now(now))
+                                      answered_aloud, float(seconds), self._now(now), feedback)
+
+    def feedback(self, attempt: AttemptRecord) -> Feedback | None:
+        """The grader's feedback stored with an attempt (None for an attempt made aloud)."""
+        return Feedback.from_dict(attempt.feedback) if attempt.feedback else None
 
     def attempt(self, user_id: int, attempt_id: int) -> AttemptRecord:
         attempt = self.store.attempt(attempt_id)

@@ -6,9 +6,11 @@ import time
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 
+from razbor.grading import Feedback
 from razbor.practice import InvalidInput, Trainer
 from razbor.scheduling import Rating
 
@@ -40,15 +42,40 @@ def _read_attempt(console: Console) -> str:
         lines.append(line)
 
 
-def _read_rating(console: Console) -> Rating:
+def _read_rating(console: Console, suggested: int = 0) -> Rating:
+    hint = f" (Enter = {suggested})" if suggested else ""
     while True:
-        answer = _ask(console, "Оценка / rating [1 Again · 2 Hard · 3 Good · 4 Easy]: ").strip()
+        answer = _ask(console, f"Оценка / rating [1 Again · 2 Hard · 3 Good · 4 Easy]{hint}: "
+                      ).strip()
         if answer in QUIT:
             raise Quit
+        if not answer and suggested:
+            return Rating(suggested)
         try:
             return Rating.parse(answer)
         except ValueError:
             console.print("[red]Введите 1, 2, 3 или 4 (q — выход).[/red]")
+
+
+def _print_feedback(console: Console, card, text: str, feedback: Feedback) -> None:
+    """The checklist: covered points with their words from the attempt, missed ones, mistakes."""
+    statements = {item.id: item.text for item in (*card.rubric.key_points,
+                                                  *card.rubric.mistakes)}
+    covered = sum(point.covered for point in feedback.key_points)
+    console.print(Rule(f"Разбор попытки / feedback: {covered}/{len(feedback.key_points)}",
+                       align="left"))
+    if feedback.notice:
+        console.print(f"[yellow]{escape(feedback.notice)}[/yellow]")
+    for point in feedback.key_points:
+        statement = escape(statements.get(point.id, point.id))
+        if point.covered:
+            quotes = " ".join(f"«{escape(text[a:b])}»" for a, b in point.evidence)
+            console.print(f"[green]✓[/green] {statement} [dim]{quotes}[/dim]")
+        else:
+            console.print(f"[dim]○ {statement}[/dim]")
+    for mistake in feedback.mistakes:
+        if mistake.asserted:
+            console.print(f"[red]✗ {escape(statements.get(mistake.id, mistake.id))}[/red]")
 
 
 def practice_round(trainer: Trainer, user_id: int, console: Console,
@@ -60,7 +87,8 @@ def practice_round(trainer: Trainer, user_id: int, console: Console,
                       "Nothing is due now.")
         return False
     console.print(Rule(" · ".join(card.topics)))
-    console.print(Panel(f"[bold]{card.title}[/bold]\n\n{card.instruction}", expand=False))
+    console.print(Panel(f"[bold]{escape(card.title)}[/bold]\n\n{escape(card.instruction)}",
+                        expand=False))
     console.print("[dim]Напишите попытку и закончите пустой строкой. Пустая первая строка — "
                   "«я ответил вслух». :q — выход.[/dim]")
     started = time.monotonic()
@@ -76,7 +104,11 @@ def practice_round(trainer: Trainer, user_id: int, console: Console,
     for field, heading in SECTIONS:
         console.print(Rule(heading, align="left"))
         console.print(Markdown(getattr(shown, field)))
-    review, _ = trainer.rate(user_id, attempt.id, _read_rating(console))
+    feedback = trainer.feedback(attempt)
+    if feedback:
+        _print_feedback(console, shown, attempt.text, feedback)
+    suggested = feedback.suggested_rating if feedback else 0
+    review, _ = trainer.rate(user_id, attempt.id, _read_rating(console, suggested))
     console.print(f"Следующее повторение / next review: "
                   f"{review.state_after.due:%Y-%m-%d %H:%M} UTC\n")
     return True

@@ -46,6 +46,7 @@ class AttemptRecord:
     answered_aloud: bool
     seconds: float
     created_at: datetime
+    feedback: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,12 @@ class Store:
     # attempts and reviews
 
     def add_attempt(self, user_id: int, card_id: str, version_id: int, text: str,
-                    answered_aloud: bool, seconds: float, now: datetime) -> AttemptRecord:
-        """Store an attempt; it is committed when this returns."""
+                    answered_aloud: bool, seconds: float, now: datetime,
+                    feedback: dict | None = None) -> AttemptRecord:
+        """Store an attempt with its feedback; it is committed when this returns."""
         values = {"user_id": user_id, "card_id": card_id, "card_version_id": version_id,
                   "text": text, "answered_aloud": answered_aloud, "seconds": seconds,
-                  "created_at": now}
+                  "created_at": now, "feedback": feedback}
         with self.engine.begin() as db:
             attempt_id = db.execute(attempts.insert().values(**values)).inserted_primary_key[0]
         return AttemptRecord(id=attempt_id, **values)

@@ -72,6 +72,7 @@ attempts = sa.Table(
     sa.Column("answered_aloud", sa.Boolean, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("feedback", sa.JSON, nullable=True),
     sa.Index("ix_attempts_user_card", "user_id", "card_id", "created_at"),
 )
 

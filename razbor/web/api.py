@@ -67,6 +67,8 @@ class AttemptOut(Strict):
     seconds: float
     created_at: datetime
     review: ReviewOut | None = None
+    feedback: dict | None = Field(None, description="The grader's feedback: key points "
+                                  "covered with evidence spans, mistakes, suggested rating")
 
 
 class RatingIn(Strict):
@@ -105,7 +107,7 @@ def _review_out(review: ReviewRecord) -> ReviewOut:
 def _attempt_out(attempt: AttemptRecord, review: ReviewRecord | None) -> AttemptOut:
     return AttemptOut(id=attempt.id, card_id=attempt.card_id, text=attempt.text,
                       answered_aloud=attempt.answered_aloud, seconds=attempt.seconds,
-                      created_at=attempt.created_at,
+                      created_at=attempt.created_at, feedback=attempt.feedback,
                       review=_review_out(review) if review else None)
 
 

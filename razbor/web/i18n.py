@@ -56,6 +56,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "keys_hint": {"ru": "Ctrl+Enter — отправить, Пробел — разбор, 1–4 — оценка",
                   "en": "Ctrl+Enter submits, Space reveals, 1–4 rate"},
     "language_switch": {"ru": "English", "en": "Русский"},
+    "feedback": {"ru": "Разбор вашей попытки", "en": "Feedback on your attempt"},
+    "points_covered": {"ru": "ключевых пунктов раскрыто", "en": "key points covered"},
+    "missed": {"ru": "не прозвучало", "en": "missed"},
+    "mistakes_made": {"ru": "Ошибки в ответе", "en": "Mistakes in the answer"},
+    "suggested": {"ru": "предложено", "en": "suggested"},
+    "suggested_hint": {"ru": "Enter — принять предложенную оценку, 1–4 — выбрать свою.",
+                       "en": "Enter accepts the suggested rating; 1–4 choose your own."},
 }
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import URL
 
 from razbor.practice import InvalidInput, Trainer
 from razbor.web.app import render
+from razbor.web.feedback_view import feedback_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,8 +88,10 @@ def _seconds_since(started_at: str) -> float:
 def attempt_page(request: Request, attempt_id: int, topic: str | None = None):
     trainer, user_id = _trainer(request)
     attempt = trainer.attempt(user_id, attempt_id)
+    card = trainer.analysis(user_id, attempt_id)
     return render(request, "attempt.html", {
-        "attempt": attempt, "card": trainer.analysis(user_id, attempt_id),
+        "attempt": attempt, "card": card,
+        "feedback": feedback_view(card, attempt.text, trainer.feedback(attempt)),
         "review": trainer.store.review_of(attempt_id), "topic": topic or "",
         "open": request.query_params.get("reveal") == "1",
     })
@@ -113,8 +116,10 @@ def browse(request: Request, q: str = "", topic: str | None = None):
 @router.get("/cards/{card_id}/history")
 def history(request: Request, card_id: str):
     trainer, user_id = _trainer(request)
-    return render(request, "history.html", {"card": trainer.card(card_id),
-                                            "entries": trainer.history(user_id, card_id)})
+    card = trainer.card(card_id)
+    entries = [(attempt, review, feedback_view(card, attempt.text, trainer.feedback(attempt)))
+               for attempt, review in trainer.history(user_id, card_id)]
+    return render(request, "history.html", {"card": card, "entries": entries})
 
 
 @router.get("/stats")

@@ -36,6 +36,14 @@
       analysis.open = true;
       return;
     }
+    if (event.key === "Enter" && analysis && analysis.open) {
+      var suggested = document.querySelector(".rating button.suggested");
+      if (suggested) {
+        event.preventDefault();
+        suggested.click();
+      }
+      return;
+    }
     if (/^[1-4]$/.test(event.key) && analysis && analysis.open) {
       var button = document.querySelector('.rating button[data-key="' + event.key + '"]');
       if (button) {
