@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from razbor.config import SETTINGS, Settings
-from razbor.grading.backends import BACKENDS
 from razbor.decks import DeckError, check_deck, dump_card, parse_page
 from razbor.decks.page import attach_rubrics
+from razbor.grading.backends import BACKENDS
 from razbor.storage import StorageError, Store
 
 OPTION_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
@@ -184,8 +184,8 @@ def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | No
     """Score the grader on a JSON Lines file of labelled attempts (id, card, lang, text,
     covered, mistakes): precision, recall and F1 per key point and mistake, by language."""
     from razbor.decks import load_deck
+    from razbor.eval_report import print_report
     from razbor.grading.evaluate import EvalError, evaluate, load_labelled
-    from razbor.grading.report import print_report
 
     if backend:
         settings = replace(settings, grader=backend)

@@ -87,3 +87,34 @@ def test_empty_attempt_shows_the_error_and_keeps_the_page(browser, live_server):
     page.press("#attempt-text", "Control+Enter")
     assert page.get_by_role("alert").inner_text().startswith("type your attempt")
     page.close()
+
+
+def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(live_server.url + "/cards/roc-auc")
+    assert page.locator("#feedback").count() == 0
+    page.fill("#attempt-text", "ROC-AUC is the probability that a random positive gets a "
+                               "higher score than a random negative. It is robust to "
+                               "imbalance, so PR-AUC is not needed. <b>bold?</b>")
+    page.press("#attempt-text", "Control+Enter")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    assert not page.locator("#feedback").is_visible()
+    page.click("#reveal")
+    feedback = page.locator("#feedback")
+    feedback.wait_for(state="visible")
+    assert page.locator('li.covered[data-point="auc.ranking"]').is_visible()
+    assert page.locator('li.missed[data-point="auc.binarized"]').is_visible()
+    assert page.locator('[data-mistake="auc.m.imbalance_robust"]').is_visible()
+    assert "random positive" in page.locator("#feedback mark").first.inner_text()
+    assert page.locator("#feedback b").count() == 0
+    assert "<b>bold?</b>" in feedback.inner_text()
+    suggested = page.locator(".rating button.suggested")
+    assert suggested.get_attribute("value") == "2"
+    page.screenshot(path=str(ARTIFACTS / "feedback.png"), full_page=True)
+    page.locator("h1").click()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/(cards|practice)"))
+    page.goto(live_server.url + "/cards/roc-auc/history")
+    assert page.locator(".history-entry #feedback, .history-entry .feedback").count() == 1
+    assert "Трудно" in page.locator(".history-entry").inner_text()
+    page.close()

@@ -4,9 +4,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "razbor"
-CORE = ("cards", "scheduling", "decks", "rendering")
-OUTER = ("razbor.web", "razbor.cli", "razbor.terminal", "razbor.storage", "razbor.practice",
-         "razbor.config", "sqlalchemy", "fastapi", "starlette", "click", "rich", "uvicorn")
+CORE = ("cards", "scheduling", "decks", "rendering", "grading")
+OUTER = ("razbor.web", "razbor.cli", "razbor.terminal", "razbor.eval_report", "razbor.storage",
+         "razbor.practice", "razbor.config", "sqlalchemy", "fastapi", "starlette", "click", "rich", "uvicorn")
 
 
 def imports_of(path: Path) -> set[str]:

@@ -9,6 +9,8 @@ import yaml
 
 from razbor.cards import DEFAULT_INSTRUCTION, Card, KeyPoint, Mistake, Rubric
 from razbor.decks.problems import Problem
+from razbor.grading.lexicon import default_lexicon
+from razbor.grading.patterns import PatternError, compile_pattern
 
 SECTION_HEADINGS = {
     "короткий ответ": "short_answer",
@@ -234,6 +236,12 @@ class _CardFile:
                 self.problem(line, f"rubric id {item['id']!r}: 'match' must be a list of "
                              "patterns", "write match: ['@mean + @over_batch']")
                 continue
+            for pattern in patterns:
+                try:
+                    compile_pattern(pattern, default_lexicon())
+                except PatternError as error:
+                    self.problem(line, f"rubric id {item['id']!r}: {error}",
+                                 "use concepts from razbor/grading/lexicon.yaml or plain words")
             parsed.append((str(item["id"]), item["text"].strip(), tuple(patterns)))
         return parsed
 

@@ -22,7 +22,6 @@ WARNINGS = [phrase_stems(p) for p in (
 )]
 HEDGES = [phrase_stems(p) for p in ("вроде", "наверное", "кажется", "i think", "maybe",
                                     "probably", "не уверен", "not sure", "не помню")]
-MAX_CHARS = 20_000
 
 
 class RuleGrader:
@@ -34,7 +33,7 @@ class RuleGrader:
         self.lexicon = lexicon or default_lexicon()
 
     def grade(self, card: Card, text: str) -> Feedback:
-        found = sentences(text[:MAX_CHARS])
+        found = sentences(text)
         points = tuple(self._point(item.id, item.match, found) for item in card.rubric.key_points)
         mistakes = tuple(self._mistake(item.id, item.match, found)
                          for item in card.rubric.mistakes)

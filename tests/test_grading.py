@@ -1,0 +1,202 @@
+"""The attempt grader: hard cases one by one, then quality on labelled attempts it was not tuned on."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+from razbor.cli import main
+from razbor.decks import load_deck
+from razbor.grading import Feedback, grade
+from razbor.grading.backends import GraderSettings, make_grader
+from razbor.grading.evaluate import evaluate, load_labelled
+from razbor.grading.rules import RuleGrader
+
+from .conftest import SHARED
+
+DATA = Path(__file__).parent / "data"
+DECK = load_deck()
+
+
+def covered(card_id: str, text: str) -> set[str]:
+    return set(grade(DECK.get(card_id), text).covered_ids())
+
+
+def asserted(card_id: str, text: str) -> set[str]:
+    return set(grade(DECK.get(card_id), text).mistake_ids())
+
+
+def test_a_warning_about_a_mistake_is_not_the_mistake():
+    assert "bn.m.avg_local" in asserted("batchnorm", "SyncBN averages the per-GPU variances.")
+    assert not asserted("batchnorm", "Averaging local variances is wrong: it ignores the "
+                                     "spread between the device means.")
+    assert not asserted("batchnorm", "Частая ошибка — усреднить дисперсии с разных карт.")
+
+
+def test_negated_current_batch_still_covers_the_inference_point():
+    assert "bn.inference" in covered("batchnorm", "We don't use the current batch statistics "
+                                                  "at inference.")
+    assert "bn.m.batch_stats_inference" in asserted(
+        "batchnorm", "At inference the layer normalizes with the current batch statistics.")
+
+
+def test_a_negated_key_point_is_not_covered():
+    assert "bn.inference" not in covered("batchnorm", "At inference we do not use running "
+                                                      "statistics.")
+
+
+def test_russian_morphology_is_matched_through_stems():
+    for form in ("статистики", "статистику", "статистик"):
+        text = f"На инференсе берём накопленные {form} вместо текущего батча."
+        assert "bn.inference" in covered("batchnorm", text), form
+
+
+def test_russian_with_english_terms():
+    text = "SyncBN делает all-reduce по sum, sum of squares и count со всех GPU."
+    assert {"bn.sync", "bn.sufficient"} <= covered("batchnorm", text)
+
+
+def test_keywords_alone_cover_nothing():
+    assert covered("batchnorm", "BatchNorm: mean, variance, epsilon, gamma, beta, running "
+                                "stats, SyncBN.") == set()
+    assert covered("mixed-precision", "autocast, GradScaler, bf16, checkpointing.") == set()
+
+
+def test_spoken_style_with_fillers():
+    text = ("Ну, э-э, короче, с fp16 градиенты, ну, типа обнуляются, поэтому loss умножаем "
+            "на scale factor перед backward, а потом unscale перед шагом.")
+    assert "amp.scaler" in covered("mixed-precision", text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "<script>alert(1)</script>"])
+def test_empty_emoji_and_markup_attempts_cover_nothing(text):
+    feedback = grade(DECK.get("roc-auc"), text)
+    assert feedback.covered_ids() == [] and feedback.mistake_ids() == []
+    assert feedback.suggested_rating == 1
+
+
+def test_a_very_long_attempt_is_graded_and_evidence_points_into_it():
+    sentence = "The area under the curve of TPR against FPR as we sweep the threshold. "
+    text = "Filler words about nothing in particular. " * 470 + sentence
+    assert len(text) > 19_000
+    feedback = grade(DECK.get("roc-auc"), text)
+    point = next(p for p in feedback.key_points if p.id == "auc.curve")
+    assert point.covered
+    start, end = point.evidence[0]
+    assert text[start:end] in sentence
+
+
+def test_feedback_round_trips_through_json():
+    feedback = grade(DECK.get("batchnorm"), "Divide by the variance, then gamma and beta are "
+                                            "learnable.")
+    again = Feedback.from_dict(json.loads(json.dumps(feedback.to_dict())))
+    assert again == feedback
+    assert again.suggested_rating == 2
+
+
+def quality(path: Path) -> dict:
+    return evaluate(load_labelled(path, DECK), DECK, RuleGrader().grade)
+
+
+@pytest.mark.parametrize("name", ["attempts-own.jsonl", "attempts-holdout.jsonl"])
+def test_quality_on_the_projects_own_labelled_attempts(name):
+    report = quality(DATA / name)
+    for lang, part in report["by_lang"].items():
+        assert part["keypoint_macro_f1"] >= 0.9, (lang, report["errors"])
+    assert report["mistake_precision"] >= 0.9 and report["mistake_recall"] >= 0.8
+
+
+@pytest.mark.skipif(not (SHARED / "eval").exists(), reason="../shared is not present")
+def test_quality_on_the_public_development_set():
+    report = quality(SHARED / "eval/attempts-dev.jsonl")
+    assert report["keypoint_macro_f1"] >= 0.9 and report["mistake_precision"] >= 0.9
+
+
+def test_grader_eval_prints_json_with_the_documented_keys():
+    result = CliRunner().invoke(main, ["grader", "eval", str(DATA / "attempts-holdout.jsonl"),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    keys = {"keypoint_macro_f1", "keypoint_micro_f1", "mistake_precision", "mistake_recall",
+            "latency_p50_ms", "latency_p99_ms"}
+    assert keys <= report.keys() and set(report["by_lang"]) == {"en", "ru", "mix"}
+    assert all(keys - {"latency_p50_ms", "latency_p99_ms"} <= part.keys()
+               for part in report["by_lang"].values())
+
+
+def test_grader_eval_rejects_ids_of_another_card(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "card": "roc-auc", "lang": "en", "text": "t",
+                               "covered": ["bn.stats"], "mistakes": []}) + "\n")
+    result = CliRunner().invoke(main, ["grader", "eval", str(bad)])
+    assert result.exit_code == 1 and "bad.jsonl:1" in result.output and "bn.stats" in result.output
+
+
+def test_an_unknown_concept_in_a_card_is_a_deck_error(tmp_path):
+    card = (Path(__file__).parents[1] / "razbor/content/metrics/roc-auc.md").read_text()
+    (tmp_path / "roc.md").write_text(card.replace("@one_point", "@no_such_concept", 1))
+    result = CliRunner().invoke(main, ["check", str(tmp_path)])
+    assert result.exit_code == 1 and "unknown concept '@no_such_concept'" in result.output
+
+
+class JudgeServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint on loopback, standing in for the remote LLM service."""
+
+    reply = ""
+    seen: ClassVar[list] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        JudgeServer.seen.append((self.path, self.headers.get("Authorization"), body))
+        payload = json.dumps({"choices": [{"message": {"content": JudgeServer.reply}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def judge_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JudgeServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_llm_judge_speaks_the_openai_chat_api(judge_url):
+    JudgeServer.reply = ('```json\n{"covered": ["auc.ranking"], "mistakes": [], '
+                         '"evidence": {"auc.ranking": "random positive"}}\n```')
+    grader = make_grader(GraderSettings("llm", llm_url=judge_url, llm_model="m", llm_key="k"))
+    text = "It is the chance a random positive outranks a random negative."
+    feedback = grader.grade(DECK.get("roc-auc"), text)
+    assert feedback.backend == "llm" and feedback.covered_ids() == ["auc.ranking"]
+    path, auth, body = JudgeServer.seen[-1]
+    assert path == "/v1/chat/completions" and auth == "Bearer k" and body["model"] == "m"
+    assert "auc.binarized" in body["messages"][1]["content"]
+    start, end = feedback.key_points[1].evidence[0]
+    assert text[start:end] == "random positive"
+
+
+def test_a_failing_backend_falls_back_to_the_rules_with_a_notice(judge_url):
+    JudgeServer.reply = "I cannot answer that."
+    grader = make_grader(GraderSettings("llm", llm_url=judge_url, llm_model="m"))
+    feedback = grader.grade(DECK.get("roc-auc"), "AUC is the area under TPR vs FPR as we "
+                                                 "sweep the threshold.")
+    assert feedback.backend == "rules" and "llm grader failed" in feedback.notice
+    assert "auc.curve" in feedback.covered_ids()
+
+
+def test_a_backend_that_cannot_start_still_grades():
+    grader = make_grader(GraderSettings("embedding", embedding_model=""))
+    feedback = grader.grade(DECK.get("roc-auc"), "AUC is the area under TPR vs FPR as we "
+                                                 "sweep the threshold.")
+    assert "embedding grader failed" in feedback.notice and feedback.covered_ids()
