@@ -21,13 +21,15 @@ def test_a_typed_attempt_then_an_aloud_one_then_quit(sqlite_url):
     child.expect("> ")
     child.sendline("mean and variance per channel over the batch")
     child.expect("> ")
-    child.sendline("then gamma and beta")
+    child.sendline("then gamma and beta are learnable")
     child.expect("> ")
     child.sendline("")
     child.expect("показать разбор")
     child.sendline("")
     child.expect("Подробный разбор")
-    child.expect("rating")
+    child.expect("feedback: 2/7")
+    child.expect("✓")
+    child.expect(r"rating \[1 Again · 2 Hard · 3 Good · 4 Easy\] \(Enter = 2\)")
     child.sendline("7")
     child.expect("Введите 1, 2, 3 или 4")
     child.sendline("3")
@@ -50,7 +52,10 @@ def test_a_typed_attempt_then_an_aloud_one_then_quit(sqlite_url):
     store = Store.open(sqlite_url)
     user = 1
     (typed, review), = store.history(user, "batchnorm")
-    assert typed.text == "mean and variance per channel over the batch\nthen gamma and beta"
+    assert typed.text == ("mean and variance per channel over the batch\n"
+                          "then gamma and beta are learnable")
+    assert set(typed.feedback and [p["id"] for p in typed.feedback["key_points"]
+                                   if p["covered"]]) == {"bn.stats", "bn.affine"}
     assert review.rating == 3
     (aloud, aloud_review), = store.history(user, "mixed-precision")
     assert aloud.answered_aloud and aloud.text == "" and aloud_review.rating == 2

@@ -182,3 +182,16 @@ def test_stats_page_and_openapi_document_the_flow(client):
 def test_unknown_pages_give_a_readable_error(client):
     response = client.get("/cards/nope")
     assert response.status_code == 404 and "no card with id" in response.text
+
+
+def test_an_attempt_carries_its_feedback_and_a_spoken_one_none(client):
+    typed = client.post("/api/cards/roc-auc/attempts", json={
+        "text": "Monotone transforms of the scores leave AUC unchanged, it is not calibration.",
+        "seconds": 20}).json()
+    points = {p["id"]: p for p in typed["feedback"]["key_points"]}
+    assert points["auc.not_calibration"]["covered"] and not points["auc.curve"]["covered"]
+    assert typed["feedback"]["suggested_rating"] == 2
+    aloud = client.post("/api/cards/roc-auc/attempts", json={"answered_aloud": True}).json()
+    assert aloud["feedback"] is None
+    history = client.get("/api/cards/roc-auc/attempts").json()
+    assert [a["feedback"] is not None for a in history] == [False, True]
