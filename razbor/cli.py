@@ -69,21 +69,72 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from razbor.web.app import create_app
 
     trainer = _open(settings)
+    speech = settings.transcription(trainer)
     click.echo(f"razbor: {len(trainer.deck)} cards, database {trainer.store.engine.url!r}")
+    click.echo("razbor: speech " + (f"on ({settings.speech_model})" if speech else
+                                    "off (pip install 'razbor[speech]' to record answers)"))
     click.echo(f"razbor: open http://{host}:{port}/")
-    uvicorn.run(create_app(trainer, lang=settings.lang), host=host, port=port,
+    uvicorn.run(create_app(trainer, lang=settings.lang, speech=speech), host=host, port=port,
                 log_level="warning")
 
 
 @main.command()
 @click.option("--topic", default=None, help="Practise only this topic")
+@click.option("--voice", is_flag=True, help="Record each attempt from the microphone")
 @settings_options
-def practice(settings: Settings, topic: str | None) -> None:
+def practice(settings: Settings, topic: str | None, voice: bool) -> None:
     """Practise in the terminal: attempt, analysis, rating, next card."""
-    from razbor.terminal import run_practice
+    from razbor.terminal import Microphone, run_practice
 
     trainer = _open(settings)
-    run_practice(trainer, trainer.user(), Console(highlight=False), topic)
+    console = Console(highlight=False)
+    microphone = None
+    if voice:
+        speech = settings.transcription(trainer)
+        problem = Microphone.problem() if speech else (
+            "speech is not installed or is switched off: pip install 'razbor[speech]'")
+        if problem:
+            console.print(f"[yellow]--voice: {problem}. Type your attempts instead.[/yellow]")
+        else:
+            microphone = Microphone(speech)
+    run_practice(trainer, trainer.user(), console, topic, microphone)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--card", "card_id", default=None, help="Grade the transcript against this card")
+@settings_options
+def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
+    """Print the transcript and delivery report of an audio file."""
+    from razbor.speech.audio import AudioRejected, probe
+    from razbor.speech.delivery import delivery_report
+    from razbor.speech.transcript import SpeechUnavailable
+    from razbor.speech.whisper import WhisperTranscriber
+    from razbor.terminal import print_delivery
+
+    console = Console(highlight=False)
+    try:
+        probe(file, settings.max_recording_seconds)
+        language = settings.speech_language if settings.speech_language in ("ru", "en") else None
+        transcript = WhisperTranscriber(settings.speech_model).transcribe(file, language)
+    except (AudioRejected, SpeechUnavailable) as error:
+        raise click.ClickException(str(error)) from error
+    console.print(f"[bold]{transcript.language}[/bold], {transcript.duration:.1f} s")
+    console.print(transcript.text, markup=False)
+    first_point = None
+    if card_id:
+        from razbor.decks import load_deck
+        from razbor.grading import grade
+
+        card = load_deck(Path(settings.deck) if settings.deck else None).get(card_id)
+        if card is None:
+            raise click.ClickException(f"no card with id {card_id!r}")
+        feedback = grade(card, transcript.text)
+        starts = [s[0] for p in feedback.key_points if p.covered for s in p.evidence]
+        first_point = min(starts) if starts else None
+        console.print(f"key points covered: {', '.join(feedback.covered_ids()) or 'none'}; "
+                      f"mistakes: {', '.join(feedback.mistake_ids()) or 'none'}")
+    print_delivery(console, delivery_report(transcript, first_point).to_dict())
 
 
 @main.command()

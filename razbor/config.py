@@ -15,7 +15,9 @@ from razbor.decks import load_deck
 from razbor.grading.backends import BACKENDS, Grader, GraderSettings, make_grader
 from razbor.practice import Trainer
 from razbor.scheduling import Planner, SchedulerSettings
+from razbor.speech.whisper import WhisperTranscriber, speech_installed
 from razbor.storage import Store
+from razbor.transcription import TranscriptionService
 
 
 def default_database_url() -> str:
@@ -51,6 +53,18 @@ SETTINGS = (
                 "Base URL of an OpenAI-compatible API, for --grader llm"),
     SettingSpec("llm_model", "RAZBOR_LLM_MODEL", str, "Model name, for --grader llm"),
     SettingSpec("llm_key", "RAZBOR_LLM_KEY", str, "API key, for --grader llm (if needed)"),
+    SettingSpec("speech", "RAZBOR_SPEECH", bool,
+                "Record and transcribe spoken attempts (needs razbor[speech])"),
+    SettingSpec("speech_model", "RAZBOR_SPEECH_MODEL", str,
+                "faster-whisper model: bundled-base, a model name, or a local folder"),
+    SettingSpec("speech_language", "RAZBOR_SPEECH_LANGUAGE", str,
+                "Language of spoken attempts: auto (detect), card, ru or en"),
+    SettingSpec("max_recording_seconds", "RAZBOR_MAX_RECORDING_SECONDS", int,
+                "Longest accepted recording, in seconds"),
+    SettingSpec("max_recording_mb", "RAZBOR_MAX_RECORDING_MB", int,
+                "Largest accepted recording, in megabytes"),
+    SettingSpec("audio_dir", "RAZBOR_AUDIO_DIR", str,
+                "Folder for recordings (default: audio/ in the user data directory)"),
 )
 
 
@@ -68,6 +82,12 @@ class Settings:
     llm_url: str = ""
     llm_model: str = ""
     llm_key: str = ""
+    speech: bool = True
+    speech_model: str = "bundled-base"
+    speech_language: str = "auto"
+    max_recording_seconds: int = 300
+    max_recording_mb: int = 20
+    audio_dir: str = ""
 
     @classmethod
     def load(cls, **overrides) -> Settings:
@@ -83,7 +103,19 @@ class Settings:
             raise ValueError("RAZBOR_LANG: interface language must be ru or en")
         if settings.grader not in BACKENDS:
             raise ValueError(f"RAZBOR_GRADER: must be one of {', '.join(BACKENDS)}")
+        if settings.speech_language not in ("auto", "card", "ru", "en"):
+            raise ValueError("RAZBOR_SPEECH_LANGUAGE: must be auto, card, ru or en")
         return settings
+
+    def transcription(self, trainer: Trainer) -> TranscriptionService | None:
+        """The speech service, or None when speech is off or not installed."""
+        if not self.speech or not speech_installed():
+            return None
+        audio = Path(self.audio_dir or Path(platformdirs.user_data_dir("razbor")) / "audio")
+        return TranscriptionService(
+            trainer, WhisperTranscriber(self.speech_model), audio,
+            max_seconds=self.max_recording_seconds,
+            max_bytes=self.max_recording_mb * 1_000_000, language=self.speech_language)
 
     def make_grader(self) -> Grader:
         return make_grader(GraderSettings(self.grader, self.embedding_model, self.llm_url,

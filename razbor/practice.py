@@ -14,6 +14,8 @@ from razbor.cards import Card, Deck
 from razbor.grading import Feedback, RuleGrader
 from razbor.grading.backends import Grader
 from razbor.scheduling import Planner, Rating, require_utc
+from razbor.speech.delivery import delivery_report
+from razbor.speech.transcript import Transcript
 from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
@@ -92,9 +94,15 @@ class Trainer:
         return self.store.topic_counts(user_id, self._now(now))
 
     def submit_attempt(self, user_id: int, card_id: str, text: str, answered_aloud: bool,
-                       seconds: float, now: datetime | None = None) -> AttemptRecord:
-        """Record an attempt, which unlocks the card's analysis for it."""
+                       seconds: float, now: datetime | None = None,
+                       recording_id: int | None = None) -> AttemptRecord:
+        """Record an attempt, which unlocks the card's analysis for it.
+
+        An attempt made from a recording carries its transcript's delivery report.
+        """
         self.card(card_id)
+        recording = self._finished_recording(user_id, card_id, recording_id)
+        answered_aloud = answered_aloud or recording is not None
         text = (text or "").strip()
         if len(text) > self.max_attempt_chars:
             raise InvalidInput(f"the attempt is {len(text)} characters long; the limit is "
@@ -103,9 +111,29 @@ class Trainer:
             raise InvalidInput("type your attempt, or say that you answered aloud")
         if not 0 <= seconds <= MAX_ATTEMPT_SECONDS:
             raise InvalidInput(f"seconds must be between 0 and {MAX_ATTEMPT_SECONDS}")
-        feedback = self.grader.grade(self.card(card_id), text).to_dict() if text else None
+        feedback = self.grader.grade(self.card(card_id), text) if text else None
+        delivery = None
+        if recording is not None:
+            transcript = Transcript.from_dict(recording.transcript)
+            delivery = delivery_report(transcript, _first_point(feedback, text,
+                                                                transcript.text)).to_dict()
         return self.store.add_attempt(user_id, card_id, self.versions[card_id], text,
-                                      answered_aloud, float(seconds), self._now(now), feedback)
+                                      answered_aloud, float(seconds), self._now(now),
+                                      feedback.to_dict() if feedback else None,
+                                      recording.id if recording else None, delivery)
+
+    def _finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
+        if recording_id is None:
+            return None
+        recording = self.store.recording(recording_id)
+        if recording is None or recording.user_id != user_id:
+            raise NotFound(f"no recording with id {recording_id}")
+        if recording.card_id != card_id:
+            raise Conflict(f"recording {recording_id} belongs to card {recording.card_id!r}")
+        if recording.status != "done":
+            raise InvalidInput(f"recording {recording_id} is not transcribed yet "
+                               f"({recording.status})")
+        return recording
 
     def feedback(self, attempt: AttemptRecord) -> Feedback | None:
         """The grader's feedback stored with an attempt (None for an attempt made aloud)."""
@@ -174,6 +202,19 @@ class Trainer:
             retention=retention, recalls=len(recalls),
             topics=self.store.topic_counts(user_id, now),
         )
+
+
+def _first_point(feedback: Feedback | None, text: str, spoken: str) -> int | None:
+    """Where in the transcript the first covered key point starts.
+
+    The user may have edited the transcript; positions are then scaled to its length.
+    """
+    starts = [span[0] for point in (feedback.key_points if feedback else ())
+              if point.covered for span in point.evidence]
+    if not starts or not text:
+        return None
+    first = min(starts)
+    return first if text == spoken else round(first * len(spoken) / len(text))
 
 
 def _start_of_day(now: datetime) -> datetime:

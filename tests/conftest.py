@@ -127,7 +127,8 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> LiveServer:
-        env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false"}
+        env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false",
+               "RAZBOR_AUDIO_DIR": str(Path(tempfile.mkdtemp()) / "audio")}
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             [sys.executable, "-m", "razbor.cli", "serve", "--port", str(self.port), *self.extra],

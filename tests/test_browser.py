@@ -15,14 +15,19 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
+    with sync_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    yield launched
+    launched.close()
 
 
 def test_a_round_with_keyboard_shortcuts(browser, live_server):
@@ -118,3 +123,38 @@ def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server)
     assert page.locator(".history-entry #feedback, .history-entry .feedback").count() == 1
     assert "Трудно" in page.locator(".history-entry").inner_text()
     page.close()
+
+
+def test_record_with_a_fake_microphone_then_reveal_feedback_and_delivery(playwright, live_server,
+                                                                          tmp_path):
+    from .test_speech import ENGLISH, synthesise
+
+    if not shutil.which("text2wave"):
+        pytest.skip("needs festival (text2wave)")
+    clip = synthesise(ENGLISH, tmp_path / "answer.wav", "voice_cmu_us_slt_arctic_hts")
+    args = [*LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={clip}%noloop"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(live_server.url + "/cards/batchnorm")
+    record = page.locator("#record")
+    record.wait_for(state="visible")
+    record.click()
+    page.wait_for_function("document.getElementById('record').getAttribute('aria-pressed')"
+                           " === 'true'")
+    page.wait_for_timeout(9000)
+    record.click()
+    page.wait_for_function("document.getElementById('attempt-text').value.length > 20",
+                           timeout=90_000)
+    transcript = page.input_value("#attempt-text").lower()
+    assert "variance" in transcript and "running" in transcript
+    page.press("#attempt-text", "Control+Enter")
+    page.wait_for_url(re.compile(r"/attempts/\d+"))
+    page.click("#reveal")
+    page.locator("#feedback").wait_for(state="visible")
+    assert page.locator('li.covered[data-point="bn.inference"]').is_visible()
+    delivery = page.locator("#delivery")
+    assert delivery.is_visible() and "слов/мин" in delivery.inner_text()
+    assert page.locator("audio").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "spoken-attempt.png"), full_page=True)
+    browser.close()

@@ -5,7 +5,8 @@ A pattern is a few groups joined by ' + '; all groups must be found in one sente
   - '!group' must be negated ("we don't use the current batch"); when a pattern has such a
     group its other groups may be either way, otherwise every group must be affirmed;
   - '?group' may be either way ("don't score hard labels: the ROC collapses to a point");
-  - ' - group' must not be affirmed anywhere in the sentence;
+  - ' - group' must not be affirmed in a clause where the others were found, and
+    ' -- group' nowhere in the sentence;
   - 'a ~ b' inside a group: a and b in the same clause (as in "FP16 ~ more precise").
 """
 
@@ -34,7 +35,7 @@ class Term:
 @dataclass(frozen=True)
 class Group:
     term: Term
-    mode: str  # "need", "negated", "any" or "exclude"
+    mode: str  # "need", "negated", "any", "exclude" or "exclude_sentence"
 
 
 @dataclass(frozen=True)
@@ -58,17 +59,18 @@ class Occurrence:
 def compile_pattern(source: str, lexicon: Lexicon) -> Pattern:
     """Parse a pattern string; PatternError names an unknown concept or an empty group."""
     groups = []
-    parts = re.split(r"\s([+-])\s", " + " + source.strip())[1:]
+    parts = re.split(r"\s(\+|--|-)\s", " + " + source.strip())[1:]
     for operator, raw in zip(parts[::2], parts[1::2], strict=True):
         raw = raw.strip()
-        mode = ("exclude" if operator == "-" else "negated" if raw.startswith("!")
-                else "any" if raw.startswith("?") else "need")
+        mode = ("exclude" if operator == "-" else "exclude_sentence" if operator == "--"
+                else "negated" if raw.startswith("!") else "any" if raw.startswith("?")
+                else "need")
         body = raw.lstrip("!?").strip()
         sides = tuple(_alternatives(side, lexicon, source) for side in body.split("~"))
         if len(sides) > 2:
             raise PatternError(f"pattern {source!r}: '~' joins at most two terms")
         groups.append(Group(Term(sides), mode))
-    if not any(group.mode != "exclude" for group in groups):
+    if not any(not group.mode.startswith("exclude") for group in groups):
         raise PatternError(f"pattern {source!r} has nothing to find")
     return Pattern(source, tuple(groups))
 
@@ -151,11 +153,9 @@ def match(pattern: Pattern, sentence: Sentence) -> tuple[int, list[Occurrence]] 
     evidence: list[Occurrence] = []
     matched = 0
     for group in pattern.groups:
-        found = _term_occurrences(sentence, group.term)
-        if group.mode == "exclude":
-            if any(not occurrence.negated for occurrence in found):
-                return None
+        if group.mode.startswith("exclude"):
             continue
+        found = _term_occurrences(sentence, group.term)
         if group.mode == "negated":
             usable = [o for o in found if o.negated]
         elif pattern.polar or group.mode == "any":
@@ -165,8 +165,14 @@ def match(pattern: Pattern, sentence: Sentence) -> tuple[int, list[Occurrence]] 
         if usable:
             matched += 1
             evidence.append(usable[0])
+    clauses = {occurrence.clause for occurrence in evidence}
+    for group in pattern.groups:
+        if group.mode.startswith("exclude") and any(
+                not o.negated and (group.mode == "exclude_sentence" or o.clause in clauses)
+                for o in _term_occurrences(sentence, group.term)):
+            return None
     return matched, evidence
 
 
 def required(pattern: Pattern) -> int:
-    return sum(group.mode != "exclude" for group in pattern.groups)
+    return sum(not group.mode.startswith("exclude") for group in pattern.groups)

@@ -31,11 +31,16 @@ STOPWORDS = {
 }
 CONJUNCTIONS = {"and", "or", "и", "или"}
 NEGATION_REACH = 6
-# "X is not needed", "X не влезет": these words carry a negation back over their clause.
+# "X is not needed", "X не влезет": at the end of a clause these words carry a negation back
+# over it; elsewhere ("не смотрит на текущий batch") the negation only reaches forward.
 BACKWARD = ("need", "necessari", "requir", "enough", "suffici", "fit", "work", "нуж", "необходим",
             "обязательн", "требует", "достаточн", "влез", "помест", "работа", "подходит",
             "использ", "бер", "смотр", "учитыва")
 
+# Russian spellings of English terms, so "батч" and "batch" are one word to the patterns.
+LOANWORDS = {"батч": "batch", "минибатч": "minibatch", "инференс": "inferenc", "лосс": "loss",
+             "скор": "score", "градиент": "gradient", "трейн": "train", "датасет": "dataset",
+             "эпох": "epoch", "чекпоинт": "checkpoint", "дропаут": "dropout"}
 _russian = snowballstemmer.stemmer("russian")
 _english = snowballstemmer.stemmer("english")
 CYRILLIC = re.compile(r"[а-я]")
@@ -50,7 +55,8 @@ def stem(word: str) -> str:
     if word.endswith("n't"):
         return "not"
     if CYRILLIC.search(word):
-        return _russian.stemWord(word)
+        stemmed = _russian.stemWord(word)
+        return LOANWORDS.get(stemmed, stemmed)
     if word.isascii() and word.isalpha():
         return _english.stemWord(word)
     return word
@@ -110,6 +116,7 @@ def _sentence(text: str, start: int, end: int) -> Sentence:
     negation_clause = -1
     clause_bump = 0
     negator_at = -1
+    backward: list[int] = []
     for match in TOKEN.finditer(text, start, end):
         word = match.group().lower()
         clause = clauses[match.start() - start] + clause_bump
@@ -126,9 +133,13 @@ def _sentence(text: str, start: int, end: int) -> Sentence:
         negated = negation_left > 0 and clause == negation_clause
         negation_left = negation_left - 1 if negated else 0
         if negated and negator_at == len(tokens) and stemmed.startswith(BACKWARD):
-            tokens = [_negate(t) if t.clause == clause else t for t in tokens]
+            backward.append(len(tokens))
         item = text.count(",", start, match.start())
         tokens.append(Token(stemmed, match.start(), match.end(), clause, negated, item))
+    for index in backward:
+        clause = tokens[index].clause
+        if index + 1 == len(tokens) or tokens[index + 1].clause != clause:
+            tokens = [_negate(t) if t.clause == clause else t for t in tokens]
     return Sentence(tuple(tokens), start, end)
 
 

@@ -3,11 +3,12 @@
 from razbor.storage.store import (
     AlreadyImported,
     AttemptRecord,
+    RecordingRecord,
     ReviewRecord,
     StorageError,
     Store,
     TopicCounts,
 )
 
-__all__ = ["AlreadyImported", "AttemptRecord", "ReviewRecord", "StorageError", "Store",
-           "TopicCounts"]
+__all__ = ["AlreadyImported", "AttemptRecord", "RecordingRecord", "ReviewRecord", "StorageError",
+           "Store", "TopicCounts"]

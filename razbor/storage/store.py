@@ -20,12 +20,16 @@ from razbor.storage.tables import (
     card_topics,
     card_versions,
     cards,
+    recordings,
     reviews,
     schedules,
     users,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+EXPORT_ORDER = (("user", users), ("card", cards), ("card_topic", card_topics),
+                ("card_version", card_versions), ("recording", recordings),
+                ("attempt", attempts), ("review", reviews))
 
 
 class StorageError(Exception):
@@ -47,6 +51,24 @@ class AttemptRecord:
     seconds: float
     created_at: datetime
     feedback: dict | None = None
+    recording_id: int | None = None
+    delivery: dict | None = None
+
+
+@dataclass(frozen=True)
+class RecordingRecord:
+    id: int
+    user_id: int
+    card_id: str
+    filename: str
+    mime: str
+    size: int
+    duration: float
+    status: str
+    progress: float
+    transcript: dict | None
+    error: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -222,11 +244,13 @@ class Store:
 
     def add_attempt(self, user_id: int, card_id: str, version_id: int, text: str,
                     answered_aloud: bool, seconds: float, now: datetime,
-                    feedback: dict | None = None) -> AttemptRecord:
+                    feedback: dict | None = None, recording_id: int | None = None,
+                    delivery: dict | None = None) -> AttemptRecord:
         """Store an attempt with its feedback; it is committed when this returns."""
         values = {"user_id": user_id, "card_id": card_id, "card_version_id": version_id,
                   "text": text, "answered_aloud": answered_aloud, "seconds": seconds,
-                  "created_at": now, "feedback": feedback}
+                  "created_at": now, "feedback": feedback, "recording_id": recording_id,
+                  "delivery": delivery}
         with self.engine.begin() as db:
             attempt_id = db.execute(attempts.insert().values(**values)).inserted_primary_key[0]
         return AttemptRecord(id=attempt_id, **values)
@@ -313,6 +337,33 @@ class Store:
                               .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()))
             found = [AttemptRecord(**row._mapping) for row in rows]
             return [(attempt, self._review_of(db, attempt.id)) for attempt in found]
+
+    # recordings
+
+    def add_recording(self, user_id: int, card_id: str, filename: str, mime: str, size: int,
+                      duration: float, now: datetime) -> RecordingRecord:
+        """Record an accepted upload, queued for transcription."""
+        with self.engine.begin() as db:
+            recording_id = db.execute(recordings.insert().values(
+                user_id=user_id, card_id=card_id, filename=filename, mime=mime, size=size,
+                duration=duration, status="queued", progress=0.0, created_at=now,
+            )).inserted_primary_key[0]
+        return self.recording(recording_id)
+
+    def recording(self, recording_id: int) -> RecordingRecord | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(recordings).where(recordings.c.id == recording_id)).first()
+        return RecordingRecord(**row._mapping) if row else None
+
+    def update_recording(self, recording_id: int, **values) -> None:
+        with self.engine.begin() as db:
+            db.execute(recordings.update().where(recordings.c.id == recording_id).values(**values))
+
+    def recordings_with_status(self, *statuses: str) -> list[int]:
+        """Ids of recordings in the given states, oldest first."""
+        with self.engine.connect() as db:
+            return list(db.execute(sa.select(recordings.c.id).where(
+                recordings.c.status.in_(statuses)).order_by(recordings.c.id)).scalars())
 
     # the queue
 
@@ -405,9 +456,7 @@ class Store:
     def export_records(self) -> Iterator[dict]:
         """All history as JSON-ready records, parents before children."""
         with self.engine.connect() as db:
-            for kind, table in (("user", users), ("card", cards), ("card_topic", card_topics),
-                                ("card_version", card_versions), ("attempt", attempts),
-                                ("review", reviews)):
+            for kind, table in EXPORT_ORDER:
                 order = table.primary_key.columns.values()
                 for row in db.execute(sa.select(table).order_by(*order)):
                     yield {"type": kind, **{key: _jsonable(value)
@@ -415,8 +464,7 @@ class Store:
 
     def import_records(self, records: Iterable[dict]) -> dict[str, int]:
         """Load exported history into an empty database, all or nothing; returns counts."""
-        tables = {"user": users, "card": cards, "card_topic": card_topics,
-                  "card_version": card_versions, "attempt": attempts, "review": reviews}
+        tables = dict(EXPORT_ORDER)
         counts = dict.fromkeys(tables, 0)
         with self.engine.begin() as db:
             if db.execute(sa.select(sa.func.count()).select_from(attempts)).scalar_one() or \
@@ -466,7 +514,7 @@ def _reset_sequences(db: Connection) -> None:
     # Rows imported with explicit ids leave PostgreSQL's sequences behind; move them past.
     if db.dialect.name != "postgresql":
         return
-    for table in (users, card_versions, attempts, reviews):
+    for table in (users, card_versions, recordings, attempts, reviews):
         db.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))

@@ -73,7 +73,27 @@ attempts = sa.Table(
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("feedback", sa.JSON, nullable=True),
+    sa.Column("recording_id", sa.Integer,
+              sa.ForeignKey("recordings.id", name="fk_attempts_recording"), nullable=True),
+    sa.Column("delivery", sa.JSON, nullable=True),
     sa.Index("ix_attempts_user_card", "user_id", "card_id", "created_at"),
+)
+
+recordings = sa.Table(
+    "recordings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("filename", sa.String(200), nullable=False),
+    sa.Column("mime", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("duration", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Column("transcript", sa.JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_recordings_status", "status", "id"),
 )
 
 reviews = sa.Table(

@@ -48,6 +48,8 @@ class AttemptIn(Strict):
     text: str = ""
     answered_aloud: bool = False
     seconds: float = Field(0, ge=0)
+    recording_id: int | None = Field(None, description="A transcribed recording this attempt "
+                                     "was made from (its transcript, possibly edited)")
 
 
 class ReviewOut(Strict):
@@ -66,6 +68,8 @@ class AttemptOut(Strict):
     answered_aloud: bool
     seconds: float
     created_at: datetime
+    recording_id: int | None = None
+    delivery: dict | None = None
     review: ReviewOut | None = None
     feedback: dict | None = Field(None, description="The grader's feedback: key points "
                                   "covered with evidence spans, mistakes, suggested rating")
@@ -108,6 +112,7 @@ def _attempt_out(attempt: AttemptRecord, review: ReviewRecord | None) -> Attempt
     return AttemptOut(id=attempt.id, card_id=attempt.card_id, text=attempt.text,
                       answered_aloud=attempt.answered_aloud, seconds=attempt.seconds,
                       created_at=attempt.created_at, feedback=attempt.feedback,
+                      recording_id=attempt.recording_id, delivery=attempt.delivery,
                       review=_review_out(review) if review else None)
 
 
@@ -142,7 +147,7 @@ def card_analysis(request: Request, card_id: str) -> AnalysisOut:
 def submit_attempt(request: Request, card_id: str, body: AttemptIn) -> AttemptOut:
     trainer, user_id = _trainer(request)
     attempt = trainer.submit_attempt(user_id, card_id, body.text, body.answered_aloud,
-                                     body.seconds)
+                                     body.seconds, recording_id=body.recording_id)
     return _attempt_out(attempt, None)
 
 

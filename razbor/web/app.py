@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from razbor import __version__
 from razbor.practice import Conflict, InvalidInput, Locked, NotFound, PracticeError, Trainer
 from razbor.rendering import render_markdown
+from razbor.transcription import TranscriptionService
 from razbor.web.i18n import LANGUAGES, translator
 
 HERE = Path(__file__).parent
@@ -24,30 +26,45 @@ def status_of(error: PracticeError) -> int:
 
 
 class BodyLimit:
-    """Refuse request bodies over a limit before they are read into memory."""
+    """Refuse request bodies over a limit before they are read into memory.
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+    Recording uploads get their own, larger limit (the audio size setting plus form overhead).
+    """
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES, upload_limit: int = MAX_BODY_BYTES):
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
+            limit = self.upload_limit if scope["path"].endswith("/recordings") else self.limit
             length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.limit:
-                response = JSONResponse({"detail": f"request body over {self.limit} bytes"},
+            if length and length.isdigit() and int(length) > limit:
+                response = JSONResponse({"detail": f"request body over {limit} bytes"},
                                         status_code=413)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def create_app(trainer: Trainer, lang: str = "ru") -> FastAPI:
+def create_app(trainer: Trainer, lang: str = "ru",
+               speech: TranscriptionService | None = None) -> FastAPI:
     """The web trainer for one deck and database, serving the local user."""
-    from razbor.web import api, pages
+    from razbor.web import api, pages, recordings
 
-    app = FastAPI(title="razbor", version=__version__,
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if speech is not None:
+            speech.start()
+        yield
+        if speech is not None:
+            speech.stop()
+
+    app = FastAPI(title="razbor", version=__version__, lifespan=lifespan,
                   description="Attempt-first practice for ML interviews.")
     app.state.trainer = trainer
+    app.state.speech = speech
     app.state.user_id = trainer.user()
     app.state.default_lang = lang
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -55,8 +72,10 @@ def create_app(trainer: Trainer, lang: str = "ru") -> FastAPI:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(recordings.router)
     app.include_router(pages.router)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, upload_limit=(speech.max_bytes + 100_000 if speech
+                                                else MAX_BODY_BYTES))
 
     @app.middleware("http")
     async def remember_language(request: Request, call_next):

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import URL
 
 from razbor.practice import InvalidInput, Trainer
+from razbor.speech.whisper import speech_installed
 from razbor.web.app import render
 from razbor.web.feedback_view import feedback_view
 
@@ -45,12 +46,15 @@ def practice(request: Request, topic: str | None = None):
 def card_page(request: Request, card_id: str, topic: str | None = None):
     trainer, _ = _trainer(request)
     card = trainer.card(card_id)
-    return render(request, "practice.html", _practice_context(card, topic, ""))
+    context = _practice_context(card, topic, "")
+    context["recording_on"] = (request.app.state.speech is not None
+                               and request.cookies.get("razbor_record") != "off")
+    return render(request, "practice.html", context)
 
 
 def _practice_context(card, topic: str | None, text: str, error: str = "") -> dict:
     return {"card": card, "topic": topic or "", "text": text, "error": error,
-            "started_at": datetime.now(UTC).isoformat()}
+            "started_at": datetime.now(UTC).isoformat(), "speech_installed": speech_installed()}
 
 
 @router.post("/cards/{card_id}/attempts")
@@ -60,12 +64,14 @@ def submit_attempt(
     aloud: Annotated[str, Form()] = "",
     started_at: Annotated[str, Form()] = "",
     topic: Annotated[str, Form()] = "",
+    recording_id: Annotated[int | None, Form()] = None,
 ):
     trainer, user_id = _trainer(request)
     card = trainer.card(card_id)
     try:
         seconds = _seconds_since(started_at)
-        attempt = trainer.submit_attempt(user_id, card_id, text, bool(aloud), seconds)
+        attempt = trainer.submit_attempt(user_id, card_id, text, bool(aloud), seconds,
+                                         recording_id=recording_id)
     except InvalidInput as error:
         context = _practice_context(card, topic, text, str(error))
         context["started_at"] = started_at or context["started_at"]
@@ -90,7 +96,7 @@ def attempt_page(request: Request, attempt_id: int, topic: str | None = None):
     attempt = trainer.attempt(user_id, attempt_id)
     card = trainer.analysis(user_id, attempt_id)
     return render(request, "attempt.html", {
-        "attempt": attempt, "card": card,
+        "attempt": attempt, "card": card, "delivery": attempt.delivery,
         "feedback": feedback_view(card, attempt.text, trainer.feedback(attempt)),
         "review": trainer.store.review_of(attempt_id), "topic": topic or "",
         "open": request.query_params.get("reveal") == "1",
@@ -126,3 +132,22 @@ def history(request: Request, card_id: str):
 def stats(request: Request):
     trainer, user_id = _trainer(request)
     return render(request, "stats.html", {"stats": trainer.stats(user_id)})
+
+
+@router.get("/settings")
+def settings_page(request: Request):
+    return render(request, "settings.html", {
+        "speech_available": request.app.state.speech is not None,
+        "recording_on": request.cookies.get("razbor_record") != "off",
+    })
+
+
+@router.post("/settings")
+def save_settings(request: Request, recording: Annotated[str, Form()] = "off",
+                  lang: Annotated[str, Form()] = ""):
+    response = RedirectResponse("/settings", status_code=303)
+    response.set_cookie("razbor_record", "on" if recording == "on" else "off",
+                        max_age=365 * 24 * 3600, samesite="lax")
+    if lang in ("ru", "en"):
+        response.set_cookie("razbor_lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response

@@ -31,6 +31,12 @@
       return;
     }
     if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    if ((event.key === "r" || event.key === "к") && document.getElementById("record") &&
+        !document.getElementById("record").hidden) {
+      event.preventDefault();
+      document.getElementById("record").click();
+      return;
+    }
     if (event.key === " " && analysis && !analysis.open) {
       event.preventDefault();
       analysis.open = true;
@@ -53,6 +59,73 @@
     }
   }
 
+  function setupRecorder() {
+    var box = document.getElementById("recorder");
+    var button = document.getElementById("record");
+    if (!box || !button || !navigator.mediaDevices || !window.MediaRecorder) return;
+    var status = document.getElementById("record-status");
+    var recorder = null;
+    var chunks = [];
+    button.hidden = false;
+
+    function say(text) { status.textContent = text; }
+
+    function poll(id) {
+      fetch("/api/recordings/" + id).then(function (response) { return response.json(); })
+        .then(function (recording) {
+          if (recording.status === "done") {
+            var text = document.getElementById("attempt-text");
+            text.value = recording.transcript;
+            document.getElementById("recording-id").value = id;
+            say(box.dataset.done);
+            text.focus();
+          } else if (recording.status === "failed") {
+            say(recording.error);
+          } else {
+            say(box.dataset.transcribing + " " + Math.round(recording.progress * 100) + "%");
+            setTimeout(function () { poll(id); }, 700);
+          }
+        });
+    }
+
+    function upload(blob) {
+      var form = new FormData();
+      form.append("audio", blob, "answer.webm");
+      say(box.dataset.transcribing);
+      fetch("/api/cards/" + box.dataset.cardId + "/recordings", {method: "POST", body: form})
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error(body.detail);
+            poll(body.id);
+          });
+        })
+        .catch(function (error) { say(error.message); });
+    }
+
+    button.addEventListener("click", function () {
+      if (recorder && recorder.state === "recording") {
+        recorder.stop();
+        return;
+      }
+      navigator.mediaDevices.getUserMedia({audio: true}).then(function (stream) {
+        chunks = [];
+        recorder = new MediaRecorder(stream);
+        recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
+        recorder.onstop = function () {
+          stream.getTracks().forEach(function (track) { track.stop(); });
+          button.setAttribute("aria-pressed", "false");
+          button.textContent = box.dataset.record;
+          upload(new Blob(chunks, {type: recorder.mimeType || "audio/webm"}));
+        };
+        recorder.start(250);
+        button.setAttribute("aria-pressed", "true");
+        button.textContent = box.dataset.stop;
+        say("●");
+      }).catch(function (error) { say(error.message); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", startTimer);
+  document.addEventListener("DOMContentLoaded", setupRecorder);
   document.addEventListener("keydown", onKey);
 })();

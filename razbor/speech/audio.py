@@ -1,0 +1,60 @@
+"""Checking an uploaded recording before anything is stored or queued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class AudioRejected(ValueError):
+    """The upload is not usable audio; `status` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    duration: float
+    codec: str
+    container: str
+
+
+def probe(path: Path, max_seconds: float) -> AudioInfo:
+    """Open the file with FFmpeg (PyAV) and check it holds decodable audio within the limit."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as error:
+        raise AudioRejected(f"not an audio file: {error}", 415) from error
+    with container:
+        streams = [s for s in container.streams if s.type == "audio"]
+        if not streams:
+            raise AudioRejected("the file has no audio stream", 415)
+        stream = streams[0]
+        if stream.codec_context is None or not stream.codec_context.name:
+            raise AudioRejected("unsupported audio codec", 415)
+        duration = _duration(container, stream)
+    if duration <= 0.05:
+        raise AudioRejected("the recording is empty")
+    if duration > max_seconds:
+        raise AudioRejected(f"the recording is {duration:.0f} s long; the limit is "
+                            f"{max_seconds:.0f} s", 413)
+    return AudioInfo(round(duration, 2), stream.codec_context.name, container.format.name)
+
+
+def _duration(container, stream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    # Browser WebM from MediaRecorder often states no duration: decode to measure it.
+    seconds = 0.0
+    try:
+        for frame in container.decode(stream):
+            seconds = max(seconds, float(frame.time or 0) + frame.samples / frame.sample_rate)
+    except Exception as error:  # a broken stream is a bad upload, not a server error
+        raise AudioRejected(f"the audio cannot be decoded: {error}", 415) from error
+    return seconds

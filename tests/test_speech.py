@@ -1,0 +1,205 @@
+"""Speech: real synthesised clips through the bundled Whisper model, the queue, the HTTP flow."""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import jiwer
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from razbor.cli import main
+from razbor.speech.delivery import delivery_report
+from razbor.speech.transcript import Transcript, Word
+from razbor.speech.whisper import WhisperTranscriber, speech_installed
+from razbor.transcription import TranscriptionService
+from razbor.web.app import create_app
+
+ENGLISH = ("Batch normalization computes the mean and variance of each channel over the "
+           "batch. At inference it uses the running statistics collected during training.")
+RUSSIAN = "Батч нормализация считает среднее и дисперсию по батчу для каждого канала."
+
+
+def synthesise(text: str, path: Path, voice: str) -> Path:
+    subprocess.run(["text2wave", "-eval", f"({voice})", "-o", str(path)], input=text.encode(),
+                   check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    if not shutil.which("text2wave") or not speech_installed():
+        if os.environ.get("CI"):
+            pytest.fail("CI must have festival voices and razbor[speech] installed")
+        pytest.skip("needs festival (text2wave) and razbor[speech]")
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "en": synthesise(ENGLISH, folder / "en.wav", "voice_cmu_us_slt_arctic_hts"),
+        "ru": synthesise(RUSSIAN, folder / "ru.wav", "voice_msu_ru_nsh_clunits"),
+    }
+
+
+@pytest.fixture(scope="session")
+def transcriber() -> WhisperTranscriber:
+    return WhisperTranscriber()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    normalise = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(),
+                               jiwer.RemoveMultipleSpaces(), jiwer.Strip(),
+                               jiwer.ReduceToListOfListOfWords()])
+    return jiwer.wer(reference.replace("ё", "е"), hypothesis.replace("ё", "е"),
+                     reference_transform=normalise, hypothesis_transform=normalise)
+
+
+def test_english_speech_is_transcribed_with_a_low_word_error_rate(clips, transcriber):
+    progress = []
+    transcript = transcriber.transcribe(clips["en"], "en", progress.append)
+    assert word_error_rate(ENGLISH, transcript.text) <= 0.15, transcript.text
+    assert transcript.words[0].start < 1.0 and transcript.words[-1].end <= transcript.duration + 0.5
+    assert progress and progress[-1] == pytest.approx(1.0, abs=0.1)
+
+
+def test_russian_speech_is_usable(clips, transcriber):
+    transcript = transcriber.transcribe(clips["ru"], "ru")
+    assert word_error_rate(RUSSIAN, transcript.text) <= 0.5, transcript.text
+
+
+def test_the_language_is_detected_when_not_given(clips, transcriber):
+    assert transcriber.transcribe(clips["ru"]).language == "ru"
+
+
+def test_delivery_report_counts_pace_fillers_pauses_and_time_to_the_point():
+    words = [Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(
+        ["ну", "эээ", "короче", "um", "so", "like", "batchnorm", "uses", "running", "statistics"])]
+    words[6] = Word("batchnorm", 6.0, 6.4)
+    words[7:] = [Word(w.text, w.start + 3.5, w.end + 3.5) for w in words[7:]]
+    text = " ".join(w.text for w in words)
+    report = delivery_report(Transcript(text, "ru", 10.0, tuple(words)),
+                             first_point_char=text.index("batchnorm"))
+    assert report.fillers == {"ну": 1, "эээ": 1, "короче": 1, "um": 1, "like": 1}
+    assert report.words == 10 and report.words_per_minute == 60.0 and report.pace == "slow"
+    assert [p.after_word for p in report.long_pauses] == ["like"]
+    assert report.time_to_first_point == 6.0 and report.share_before_first_point == 0.6
+
+
+@pytest.fixture
+def service(sqlite_trainer, tmp_path, transcriber):
+    speech = TranscriptionService(sqlite_trainer, transcriber, tmp_path / "audio",
+                                  max_seconds=30, max_bytes=2_000_000)
+    speech.start()
+    yield speech
+    speech.stop()
+
+
+def wait_done(service, recording_id, user_id=1, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        recording = service.recording(user_id, recording_id)
+        if recording.status in ("done", "failed"):
+            return recording
+        time.sleep(0.2)
+    raise AssertionError("transcription did not finish")
+
+
+def test_a_spoken_attempt_over_http_unlocks_the_analysis_and_keeps_the_audio(service, clips):
+    trainer = service.trainer
+    with TestClient(create_app(trainer, speech=service)) as client:
+        with clips["en"].open("rb") as audio:
+            uploaded = client.post("/api/cards/batchnorm/recordings",
+                                   files={"audio": ("answer.wav", audio, "audio/wav")})
+        assert uploaded.status_code == 202 and uploaded.json()["status"] in ("queued", "running")
+        assert client.get("/api/cards/batchnorm/analysis").status_code == 403
+        recording = wait_done(service, uploaded.json()["id"])
+        status = client.get(f"/api/recordings/{recording.id}").json()
+        assert status["status"] == "done" and "variance" in status["transcript"].lower()
+        attempt = client.post("/api/cards/batchnorm/attempts", json={
+            "text": status["transcript"], "recording_id": recording.id, "seconds": 30}).json()
+        assert attempt["answered_aloud"] and attempt["recording_id"] == recording.id
+        assert {"bn.stats", "bn.inference"} <= {
+            p["id"] for p in attempt["feedback"]["key_points"] if p["covered"]}
+        delivery = attempt["delivery"]
+        assert delivery["words"] >= 20 and 0 < delivery["share_before_first_point"] < 0.5
+        assert client.get("/api/cards/batchnorm/analysis").status_code == 200
+        audio = client.get(f"/recordings/{recording.id}/audio")
+        assert audio.status_code == 200 and audio.content == clips["en"].read_bytes()
+        history = client.get("/cards/batchnorm/history").text
+        assert f'src="/recordings/{recording.id}/audio"' in history and "words/min" not in history
+
+
+@pytest.mark.parametrize(("content", "status", "message"), [
+    (b"", 400, "empty"),
+    (b"this is plain text, not audio", 415, "not an audio file"),
+])
+def test_bad_uploads_are_refused_and_nothing_is_kept(service, content, status, message):
+    with TestClient(create_app(service.trainer, speech=service)) as client:
+        response = client.post("/api/cards/batchnorm/recordings",
+                               files={"audio": ("x.webm", content, "audio/webm")})
+    assert response.status_code == status and message in response.json()["detail"]
+    assert list(service.audio_dir.iterdir()) == []
+    assert service.store.recordings_with_status("queued", "running", "done") == []
+
+
+def test_too_long_and_too_large_recordings_are_refused(service, clips):
+    service.max_seconds = 2
+    with TestClient(create_app(service.trainer, speech=service)) as client:
+        long = client.post("/api/cards/batchnorm/recordings",
+                           files={"audio": ("a.wav", clips["en"].read_bytes(), "audio/wav")})
+        assert long.status_code == 413 and "limit is 2 s" in long.json()["detail"]
+        service.max_seconds, service.max_bytes = 30, 1000
+        large = client.post("/api/cards/batchnorm/recordings",
+                            files={"audio": ("a.wav", clips["en"].read_bytes(), "audio/wav")})
+        assert large.status_code == 413 and "larger than" in large.json()["detail"]
+        unknown = client.post("/api/cards/nope/recordings",
+                              files={"audio": ("a.wav", b"x", "audio/wav")})
+        assert unknown.status_code == 404
+    assert list(service.audio_dir.iterdir()) == []
+
+
+def test_uploads_wait_in_line_one_transcription_at_a_time(service, clips):
+    assert service.trainer.user() == 1
+    ids = []
+    for _ in range(3):
+        with clips["ru"].open("rb") as audio:
+            ids.append(service.submit(1, "batchnorm", audio, "ru.wav", "audio/wav").id)
+    while True:
+        states = [service.recording(1, i).status for i in ids]
+        assert states.count("running") <= 1
+        if all(s == "done" for s in states):
+            break
+        time.sleep(0.05)
+    assert all("дисперс" in service.recording(1, i).transcript["text"].lower() for i in ids)
+
+
+def test_a_full_queue_is_refused_with_503(service, clips):
+    service.max_waiting = 0
+    with TestClient(create_app(service.trainer, speech=service)) as client:
+        response = client.post("/api/cards/batchnorm/recordings",
+                               files={"audio": ("a.wav", clips["ru"].read_bytes(), "audio/wav")})
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+
+
+def test_transcribe_prints_transcript_delivery_and_feedback(clips):
+    result = CliRunner().invoke(main, ["transcribe", str(clips["en"]), "--card", "batchnorm"])
+    assert result.exit_code == 0, result.output
+    assert "variance" in result.output.lower() and "words/min" in result.output
+    assert "bn.stats" in result.output and "first key point" in result.output
+
+
+def test_transcribe_refuses_a_file_that_is_not_audio(tmp_path):
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("not audio")
+    result = CliRunner().invoke(main, ["transcribe", str(bogus)])
+    assert result.exit_code == 1 and "not an audio file" in result.output
+
+
+def test_practice_with_voice_says_clearly_when_there_is_no_microphone(tmp_path):
+    result = CliRunner().invoke(main, ["practice", "--voice", "--db",
+                                       f"sqlite:///{tmp_path / 'x.db'}",
+                                       "--audio-dir", str(tmp_path / "audio")], input=":q\n")
+    assert result.exit_code == 0
+    output = " ".join(result.output.split())
+    assert "--voice: no microphone found" in output and "Type your attempts instead" in output
