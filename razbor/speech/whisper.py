@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -53,10 +54,11 @@ def bundled_model_dir(cache: Path | None = None) -> Path:
 class WhisperTranscriber:
     """Transcribes a file; the model loads on first use and stays for the process."""
 
-    def __init__(self, model: str = BUNDLED, beam_size: int = 5, threads: int = 0):
+    def __init__(self, model: str = BUNDLED, beam_size: int = 5, threads: int | None = None):
         self.model_name = model
         self.beam_size = beam_size
-        self.threads = threads
+        # Leave a core to the web server, so rating stays fast while a transcription runs.
+        self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self._model = None
 
     def _load(self):
