@@ -7,7 +7,8 @@ A pattern is a few groups joined by ' + '; all groups must be found in one sente
   - '?group' may be either way ("don't score hard labels: the ROC collapses to a point");
   - ' - group' must not be affirmed in a clause where the others were found, and
     ' -- group' nowhere in the sentence;
-  - 'a ~ b' inside a group: a and b in the same clause (as in "FP16 ~ more precise").
+  - 'a ~ b' inside a group: a and b in the same clause (as in "FP16 ~ more precise");
+    'a > b': the same, with a before b ("BF16 > more precise than").
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class PatternError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    """One or two-sided ('a ~ b') set of phrase alternatives."""
+    """One or two-sided ('a ~ b', 'a > b') set of phrase alternatives."""
 
     sides: tuple[tuple[tuple[str, ...], ...], ...]
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,10 @@ def compile_pattern(source: str, lexicon: Lexicon) -> Pattern:
                 else "negated" if raw.startswith("!") else "any" if raw.startswith("?")
                 else "need")
         body = raw.lstrip("!?").strip()
-        sides = tuple(_alternatives(side, lexicon, source) for side in body.split("~"))
+        sides = tuple(_alternatives(side, lexicon, source) for side in re.split(r"[~>]", body))
         if len(sides) > 2:
-            raise PatternError(f"pattern {source!r}: '~' joins at most two terms")
-        groups.append(Group(Term(sides), mode))
+            raise PatternError(f"pattern {source!r}: '~' or '>' joins at most two terms")
+        groups.append(Group(Term(sides, ">" in body), mode))
     if not any(not group.mode.startswith("exclude") for group in groups):
         raise PatternError(f"pattern {source!r} has nothing to find")
     return Pattern(source, tuple(groups))
@@ -142,7 +144,8 @@ def _term_occurrences(sentence: Sentence, term: Term) -> list[Occurrence]:
     left, right = (occurrences(sentence, side) for side in term.sides)
     return [Occurrence(min(a.first, b.first), max(a.last, b.last), a.negated or b.negated,
                        a.clause)
-            for a in left for b in right if a.clause == b.clause]
+            for a in left for b in right
+            if a.clause == b.clause and (not term.ordered or a.last < b.first)]
 
 
 def match(pattern: Pattern, sentence: Sentence) -> tuple[int, list[Occurrence]] | None:

@@ -176,4 +176,4 @@ def stems_match(pattern: str, found: str) -> bool:
         return True
     shorter, longer = sorted((pattern, found), key=len)
     least = 4 if CYRILLIC.match(shorter) else 5
-    return len(shorter) >= least and longer.startswith(shorter) and len(longer) - len(shorter) <= 3
+    return len(shorter) >= least and longer.startswith(shorter) and len(longer) - len(shorter) <= 2
