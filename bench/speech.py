@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import LiveServer  # noqa: E402 - the same server fixture the tests use
+from conftest import LiveServer  # the same live server the tests use
 
 SENTENCES = [
     "Batch normalization computes the mean and variance of each channel over the batch.",
