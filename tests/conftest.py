@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from razbor.cards import Deck
 from razbor.decks import load_deck
 from razbor.practice import Trainer
 from razbor.scheduling import Planner, SchedulerSettings
@@ -25,6 +27,28 @@ PG_ADMIN_URL = os.environ.get("RAZBOR_TEST_PG", "postgresql+psycopg://postgres@1
 SHARED = Path(os.environ.get("RAZBOR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+SEED_IDS = ("batchnorm", "mixed-precision", "roc-auc", "dental-lesions-3d")
+
+
+def seed_deck() -> Deck:
+    """The four cards of the original page, from the built-in deck, in the page's order.
+
+    Practice tests run on these so that the built-in deck can grow without changing them.
+    """
+    deck = load_deck()
+    return Deck(tuple(deck.get(card_id) for card_id in SEED_IDS))
+
+
+@pytest.fixture(scope="session")
+def seed_deck_dir(tmp_path_factory) -> Path:
+    """The seed cards as a deck folder, for servers and commands started as processes."""
+    folder = tmp_path_factory.mktemp("seed-deck")
+    for card in seed_deck():
+        source = Path(card.source)
+        target = folder / source.parent.name / source.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(source, target)
+    return folder
 
 
 class Clock:
@@ -99,14 +123,14 @@ def store(database_url: str):
 
 @pytest.fixture
 def trainer(store: Store, clock: Clock) -> Trainer:
-    return Trainer(load_deck(), store, Planner(SchedulerSettings(fuzz=False, new_per_day=20)),
+    return Trainer(seed_deck(), store, Planner(SchedulerSettings(fuzz=False, new_per_day=20)),
                    clock=clock)
 
 
 @pytest.fixture
 def sqlite_trainer(sqlite_url: str, clock: Clock):
     opened = Store.open(sqlite_url)
-    yield Trainer(load_deck(), opened, Planner(SchedulerSettings(fuzz=False)), clock=clock)
+    yield Trainer(seed_deck(), opened, Planner(SchedulerSettings(fuzz=False)), clock=clock)
     opened.close()
 
 
@@ -119,7 +143,8 @@ def free_port() -> int:
 class LiveServer:
     """`razbor serve` in a child process, as a user starts it."""
 
-    def __init__(self, database_url: str, *extra: str):
+    def __init__(self, database_url: str, *extra: str, deck: Path | None = None):
+        self.deck = deck
         self.database_url = database_url
         self.extra = extra
         self.port = free_port()
@@ -128,7 +153,8 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false",
-               "RAZBOR_AUDIO_DIR": str(Path(tempfile.mkdtemp()) / "audio")}
+               "RAZBOR_AUDIO_DIR": str(Path(tempfile.mkdtemp()) / "audio"),
+               "RAZBOR_DECK": str(self.deck or "")}
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             [sys.executable, "-m", "razbor.cli", "serve", "--port", str(self.port), *self.extra],
@@ -163,7 +189,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(sqlite_url: str):
-    server = LiveServer(sqlite_url).start()
+def live_server(sqlite_url: str, seed_deck_dir: Path):
+    server = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     yield server
     server.stop()

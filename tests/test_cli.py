@@ -41,7 +41,7 @@ def test_check_passes_on_the_builtin_deck():
     from razbor.decks import builtin_deck_path
 
     result = CliRunner().invoke(main, ["check", str(builtin_deck_path())])
-    assert result.exit_code == 0 and "4 cards OK" in result.output
+    assert result.exit_code == 0 and re.search(r"\d+ cards OK", result.output)
 
 
 def test_check_reports_file_and_line_and_fails(tmp_path):

@@ -5,8 +5,8 @@ import httpx
 from .conftest import LiveServer
 
 
-def test_acknowledged_writes_survive_sigkill(sqlite_url):
-    server = LiveServer(sqlite_url).start()
+def test_acknowledged_writes_survive_sigkill(sqlite_url, seed_deck_dir):
+    server = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     try:
         attempt = httpx.post(f"{server.url}/api/cards/roc-auc/attempts",
                              json={"text": "pairwise ranking probability", "seconds": 9})
@@ -17,7 +17,7 @@ def test_acknowledged_writes_survive_sigkill(sqlite_url):
         server.kill()
     finally:
         server.stop()
-    restarted = LiveServer(sqlite_url).start()
+    restarted = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     try:
         history = httpx.get(f"{restarted.url}/api/cards/roc-auc/attempts").json()
         assert [a["text"] for a in history] == ["pairwise ranking probability"]
@@ -27,8 +27,8 @@ def test_acknowledged_writes_survive_sigkill(sqlite_url):
         restarted.stop()
 
 
-def test_many_writes_in_flight_all_acknowledged_ones_survive(sqlite_url):
-    server = LiveServer(sqlite_url).start()
+def test_many_writes_in_flight_all_acknowledged_ones_survive(sqlite_url, seed_deck_dir):
+    server = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     acknowledged = []
     try:
         with httpx.Client(base_url=server.url) as client:
@@ -40,7 +40,7 @@ def test_many_writes_in_flight_all_acknowledged_ones_survive(sqlite_url):
         server.kill()
     finally:
         server.stop()
-    restarted = LiveServer(sqlite_url).start()
+    restarted = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     try:
         stored = {a["id"] for a in httpx.get(f"{restarted.url}/api/cards/batchnorm/attempts").json()}
         assert set(acknowledged) <= stored

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 
 from razbor.cards import Card, Deck
-from razbor.decks import load_deck
 from razbor.practice import Conflict, InvalidInput, Locked, NotFound, Trainer
 from razbor.scheduling import Rating
+
+from .conftest import seed_deck
 
 
 def answer(trainer: Trainer, user: int, card_id: str, rating: Rating = Rating.GOOD,
@@ -112,7 +113,7 @@ def test_history_keeps_every_attempt_and_the_card_version_it_answered(trainer, c
     user = trainer.user()
     old_attempt, _ = answer(trainer, user, "roc-auc", text="week 1")
     edited = [Card(**{**card.__dict__, "short_answer": "Rewritten."}) if card.id == "roc-auc"
-              else card for card in load_deck()]
+              else card for card in seed_deck()]
     clock.now += timedelta(days=21)
     newer = Trainer(Deck(tuple(edited)), trainer.store, trainer.planner, clock=clock)
     new_attempt, _ = answer(newer, user, "roc-auc", text="week 4")
@@ -124,7 +125,7 @@ def test_history_keeps_every_attempt_and_the_card_version_it_answered(trainer, c
 def test_cards_removed_from_the_deck_retire_but_keep_history(trainer, clock):
     user = trainer.user()
     answer(trainer, user, "dental-lesions-3d")
-    smaller = Trainer(Deck(load_deck().cards[:3]), trainer.store, trainer.planner, clock=clock)
+    smaller = Trainer(Deck(seed_deck().cards[:3]), trainer.store, trainer.planner, clock=clock)
     clock.now += timedelta(days=30)
     assert smaller.next_card(user, "system-design") is None
     assert "system-design" not in {row.topic for row in smaller.topic_counts(user)}

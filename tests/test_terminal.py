@@ -2,21 +2,22 @@
 
 import os
 import sys
+from pathlib import Path
 
 import pexpect
 
 from razbor.storage import Store
 
 
-def spawn_practice(sqlite_url: str, *args: str) -> pexpect.spawn:
+def spawn_practice(sqlite_url: str, deck: Path, *args: str) -> pexpect.spawn:
     env = {**os.environ, "RAZBOR_DB": sqlite_url, "RAZBOR_FUZZ": "false", "COLUMNS": "100",
-           "TERM": "xterm"}
+           "TERM": "xterm", "RAZBOR_DECK": str(deck)}
     return pexpect.spawn(sys.executable, ["-m", "razbor.cli", "practice", *args], env=env,
                          encoding="utf-8", timeout=30, dimensions=(40, 100))
 
 
-def test_a_typed_attempt_then_an_aloud_one_then_quit(sqlite_url):
-    child = spawn_practice(sqlite_url)
+def test_a_typed_attempt_then_an_aloud_one_then_quit(sqlite_url, seed_deck_dir):
+    child = spawn_practice(sqlite_url, seed_deck_dir)
     child.expect("BatchNorm при обучении")
     child.expect("> ")
     child.sendline("mean and variance per channel over the batch")
@@ -62,8 +63,8 @@ def test_a_typed_attempt_then_an_aloud_one_then_quit(sqlite_url):
     store.close()
 
 
-def test_topic_filter_and_end_of_input(sqlite_url):
-    child = spawn_practice(sqlite_url, "--topic", "metrics")
+def test_topic_filter_and_end_of_input(sqlite_url, seed_deck_dir):
+    child = spawn_practice(sqlite_url, seed_deck_dir, "--topic", "metrics")
     child.expect("ROC-AUC, ранжирующая")
     child.expect("> ")
     child.sendeof()

@@ -6,9 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from razbor.cards import Card, Deck
-from razbor.decks import load_deck
 from razbor.practice import Trainer
 from razbor.web.app import create_app
+
+from .conftest import seed_deck
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ def test_html_in_an_attempt_and_in_a_card_stays_inert(sqlite_url, clock):
     from razbor.scheduling import Planner, SchedulerSettings
     from razbor.storage import Store
 
-    evil = Card(**{**load_deck().cards[0].__dict__, "analysis":
+    evil = Card(**{**seed_deck().cards[0].__dict__, "analysis":
                    "<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>"})
     store = Store.open(sqlite_url)
     trainer = Trainer(Deck((evil,)), store, Planner(SchedulerSettings(fuzz=False)), clock=clock)
