@@ -62,6 +62,8 @@ class Card:
     interview: str
     instruction: str = DEFAULT_INSTRUCTION
     rubric: Rubric = field(default_factory=Rubric)
+    related: tuple[str, ...] = ()
+    lab: str = ""
     source: str = ""
 
     @property
@@ -74,6 +76,7 @@ class Card:
         data = asdict(self)
         data.pop("source")
         data["topics"] = list(self.topics)
+        data["related"] = list(self.related)
         return data
 
     @classmethod
@@ -90,6 +93,7 @@ class Card:
             mistakes=data["mistakes"],
             interview=data["interview"],
             instruction=data.get("instruction") or DEFAULT_INSTRUCTION,
+            related=tuple(data.get("related", ())), lab=data.get("lab", ""),
             rubric=Rubric(
                 key_points=tuple(KeyPoint(kp["id"], kp["text"], tuple(kp.get("match", ())))
                                  for kp in rubric.get("key_points", ())),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from razbor.config import SETTINGS, Settings
@@ -218,6 +219,39 @@ def export(settings: Settings, output) -> None:
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         store.close()
+
+
+@main.command("lab")
+@click.argument("name")
+@click.option("--seed", default=0, show_default=True, help="Random seed of the run")
+@settings_options
+def lab_command(settings: Settings, name: str, seed: int) -> None:
+    """Run the lab of a card (or a lab by name) and check its claims."""
+    from razbor.decks import load_deck
+    from razbor.labs import LabUnavailable, lab_names, run_lab
+
+    try:
+        deck = load_deck(Path(settings.deck) if settings.deck else None)
+    except DeckError as error:
+        raise click.ClickException(str(error)) from error
+    card = deck.get(name)
+    lab_name = card.lab if card else name
+    if card and not card.lab:
+        raise click.ClickException(f"card {name!r} has no lab")
+    if lab_name not in lab_names():
+        raise click.ClickException(f"no card or lab named {name!r}; labs: "
+                                   + ", ".join(sorted(lab_names())))
+    try:
+        result = run_lab(lab_name, seed)
+    except LabUnavailable as error:
+        raise click.ClickException(str(error)) from error
+    console = Console(highlight=False)
+    console.print(f"[bold]{result.lab.title}[/bold] (lab {lab_name}, seed {seed})")
+    for claim in result.claims:
+        mark = "[green]PASS[/green]" if claim.passed else "[red]FAIL[/red]"
+        console.print(f"{mark} {escape(claim.statement)}\n     {escape(claim.detail)}")
+    if not result.passed:
+        raise click.ClickException("a claim failed: the card or the lab is wrong")
 
 
 @main.group()

@@ -9,6 +9,7 @@ from pathlib import Path
 from razbor.cards import Card, Deck
 from razbor.decks.markdown import parse_card
 from razbor.decks.problems import DeckError, Problem
+from razbor.labs import lab_names
 
 
 def builtin_deck_path() -> Path:
@@ -68,6 +69,15 @@ def _cross_card_problems(cards: list[Card]) -> list[Problem]:
         for path in paths[1:]:
             problems.append(Problem(Path(path), 1, f"card id '{card_id}' is already used by "
                                     f"{paths[0]}", "give each card its own id"))
+    for card in cards:
+        for other in card.related:
+            if other not in card_paths or other == card.id:
+                problems.append(Problem(Path(card.source), 1, f"related card '{other}' is not "
+                                        "another card of this deck",
+                                        "name the id of another card in 'related'"))
+        if card.lab and card.lab not in lab_names():
+            problems.append(Problem(Path(card.source), 1, f"lab '{card.lab}' does not exist",
+                                    "use one of: " + ", ".join(sorted(lab_names()))))
     return problems
 
 

@@ -29,7 +29,8 @@ CANONICAL_HEADINGS = {
     "mistakes": "Типичные ошибки",
     "interview": "Как сказать на собеседовании",
 }
-FRONT_MATTER_KEYS = {"id", "title", "lang", "difficulty", "tags", "instruction", "rubric"}
+FRONT_MATTER_KEYS = {"id", "title", "lang", "difficulty", "tags", "instruction", "rubric",
+                     "related", "lab"}
 REQUIRED_KEYS = ("id", "title", "lang", "difficulty")
 LANGUAGES = ("ru", "en")
 CARD_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -150,6 +151,8 @@ class _CardFile:
         tags = self._tags(meta.get("tags", []))
         instruction = self._text_field(meta, "instruction") if "instruction" in meta else ""
         rubric = self._rubric(meta.get("rubric"))
+        related = self._related(meta.get("related", []))
+        lab = self._text_field(meta, "lab") if "lab" in meta else ""
         if self.problems:
             return None
         topics = tuple(dict.fromkeys((*self.folder_topics, *tags))) or ("general",)
@@ -157,7 +160,8 @@ class _CardFile:
             id=card_id, title=title, lang=lang, topics=topics, difficulty=difficulty,
             short_answer=sections["short_answer"][1], analysis=sections["analysis"][1],
             mistakes=sections["mistakes"][1], interview=sections["interview"][1],
-            instruction=instruction or DEFAULT_INSTRUCTION, rubric=rubric, source=str(self.path),
+            instruction=instruction or DEFAULT_INSTRUCTION, rubric=rubric, related=related,
+            lab=lab, source=str(self.path),
         )
 
     def _card_id(self, value: object) -> str:
@@ -192,6 +196,14 @@ class _CardFile:
         if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
             self.problem(self._line_of("tags"), "field 'tags' must be a list of words",
                          "write 'tags: [metrics, ranking]'")
+            return ()
+        return tuple(value)
+
+    def _related(self, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and CARD_ID.match(v)
+                                                  for v in value):
+            self.problem(self._line_of("related"), "field 'related' must be a list of card ids",
+                         "write 'related: [roc-auc, calibration]'")
             return ()
         return tuple(value)
 
@@ -262,6 +274,10 @@ def dump_card(card: Card, folder_topics: tuple[str, ...] = ()) -> str:
         meta["tags"] = tags
     if card.instruction != DEFAULT_INSTRUCTION:
         meta["instruction"] = card.instruction
+    if card.related:
+        meta["related"] = list(card.related)
+    if card.lab:
+        meta["lab"] = card.lab
     if card.rubric.key_points or card.rubric.mistakes:
         meta["rubric"] = {
             "key_points": [_rubric_entry(p) for p in card.rubric.key_points],

@@ -69,6 +69,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.state.default_lang = lang
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["markdown"] = render_markdown
+    templates.env.globals["titles"] = {card.id: card.title for card in trainer.deck}
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import URL
 
-from razbor.practice import InvalidInput, Trainer
+from razbor.practice import InvalidInput, NotFound, Trainer
 from razbor.speech.whisper import speech_installed
 from razbor.web.app import render
 from razbor.web.feedback_view import feedback_view
@@ -151,3 +151,18 @@ def save_settings(request: Request, recording: Annotated[str, Form()] = "off",
     if lang in ("ru", "en"):
         response.set_cookie("razbor_lang", lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
+
+
+@router.get("/cards/{card_id}/lab")
+def lab_page(request: Request, card_id: str):
+    from razbor.labs import LabUnavailable, run_lab
+
+    trainer, _ = _trainer(request)
+    card = trainer.card(card_id)
+    if not card.lab:
+        raise NotFound(f"card {card_id!r} has no lab")
+    try:
+        result, missing = run_lab(card.lab), ""
+    except LabUnavailable as error:
+        result, missing = None, str(error)
+    return render(request, "lab.html", {"card": card, "result": result, "missing": missing})
