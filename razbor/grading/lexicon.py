@@ -55,8 +55,23 @@ class Lexicon:
         return [stems] if stems else []
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a concept defined twice (YAML would keep only the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        names = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = {name for name in names if names.count(name) > 1}
+        if repeated:
+            raise ValueError(f"concepts defined more than once: {sorted(repeated)}")
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_lexicon(text: str) -> Lexicon:
+    return Lexicon(yaml.load(text, Loader=_UniqueKeyLoader))  # a SafeLoader subclass: safe
+
+
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
     """The lexicon that ships with razbor."""
-    text = (resources.files("razbor.grading") / "lexicon.yaml").read_text(encoding="utf-8")
-    return Lexicon(yaml.safe_load(text))
+    return load_lexicon((resources.files("razbor.grading") / "lexicon.yaml")
+                        .read_text(encoding="utf-8"))
