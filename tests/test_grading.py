@@ -102,7 +102,8 @@ def quality(path: Path) -> dict:
     return evaluate(load_labelled(path, DECK), DECK, RuleGrader().grade)
 
 
-@pytest.mark.parametrize("name", ["attempts-own.jsonl", "attempts-holdout.jsonl"])
+@pytest.mark.parametrize("name", ["attempts-own.jsonl", "attempts-holdout.jsonl",
+                                  "attempts-new-cards.jsonl"])
 def test_quality_on_the_projects_own_labelled_attempts(name):
     report = quality(DATA / name)
     for lang, part in report["by_lang"].items():
@@ -200,3 +201,8 @@ def test_a_backend_that_cannot_start_still_grades():
     feedback = grader.grade(DECK.get("roc-auc"), "AUC is the area under TPR vs FPR as we "
                                                  "sweep the threshold.")
     assert "embedding grader failed" in feedback.notice and feedback.covered_ids()
+
+
+def test_the_new_cards_attempts_cover_at_least_ten_cards_beyond_the_seed():
+    cards = {a.card for a in load_labelled(DATA / "attempts-new-cards.jsonl", DECK)}
+    assert len(cards - {"batchnorm", "mixed-precision", "roc-auc", "dental-lesions-3d"}) >= 10

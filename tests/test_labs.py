@@ -1,12 +1,15 @@
 """Labs prove the cards' numerical claims: every lab runs here, and a failing claim fails CI."""
 
+import importlib.util
+import os
+
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from razbor.cli import main
 from razbor.decks import load_deck
-from razbor.labs import lab_names, run_lab
+from razbor.labs import LabUnavailable, get_lab, lab_names, run_lab
 from razbor.rendering import render_markdown
 from razbor.web.app import create_app
 
@@ -15,9 +18,22 @@ from .test_decks import VALID, write_deck
 
 @pytest.mark.parametrize("name", sorted(lab_names()))
 def test_every_claim_of_every_lab_holds(name):
+    missing = [p for p in get_lab(name).needs if importlib.util.find_spec(p) is None]
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"lab {name} needs {missing} (pip install 'razbor[labs-torch]')")
     result = run_lab(name)
     failed = [f"{c.statement}: {c.detail}" for c in result.claims if not c.passed]
     assert result.claims and not failed
+
+
+def test_a_lab_whose_extra_is_missing_says_how_to_enable_it(monkeypatch):
+    import razbor.labs as labs
+
+    original = labs.get_lab("roc-auc")
+    monkeypatch.setitem(labs._REGISTRY, "needs-extra",
+                        labs.Lab("needs-extra", "x", original.run, ("no_such_package_xyz",)))
+    with pytest.raises(LabUnavailable, match="pip install 'razbor\\[labs-torch\\]'"):
+        run_lab("needs-extra")
 
 
 def test_labs_are_seeded_and_repeatable():

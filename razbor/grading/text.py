@@ -14,7 +14,7 @@ import snowballstemmer
 
 TOKEN = re.compile(r"(?i:(?:batch|батч)[-\s]?(?:norm|норм)[^\W_]*)|[^\W_]+(?:'[^\W_]+)?")
 COMPOUND_BATCHNORM = re.compile(r"(?:batch|батч)[-\s]?(?:norm|норм)")
-SENTENCE_END = re.compile(r"[.!?…\n]+(?=\s|$)|\n")
+SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)[.!?…]+(?=\s|$)|\n")
 CLAUSE_BREAK = re.compile(r"[,:;()\[\]—–]|\s-\s")
 NEGATORS = {"not", "no", "never", "without", "nor", "cannot", "otherwise", "не", "нет", "ни",
             "без", "иначе"}

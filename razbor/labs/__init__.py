@@ -53,9 +53,17 @@ def lab(name: str, title: str, needs: tuple[str, ...] = ()):
 
 
 def _load() -> dict[str, Lab]:
-    from razbor.labs import classical, metrics, networks, normalization, precision, statistics
+    from razbor.labs import (
+        classical,
+        distributed,
+        metrics,
+        networks,
+        normalization,
+        precision,
+        statistics,
+    )
 
-    del classical, metrics, networks, normalization, precision, statistics
+    del classical, distributed, metrics, networks, normalization, precision, statistics
     return _REGISTRY
 
 
