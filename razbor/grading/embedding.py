@@ -18,7 +18,8 @@ from razbor.grading.feedback import Feedback, suggest_rating
 from razbor.grading.rules import RuleGrader
 from razbor.grading.text import sentences
 
-THRESHOLD = 0.72
+THRESHOLD = 0.7
+MARGIN = 0.1
 
 
 class Encoder(Protocol):
@@ -28,10 +29,12 @@ class Encoder(Protocol):
 class EmbeddingGrader:
     name = "embedding"
 
-    def __init__(self, encoder: Encoder, rules: RuleGrader, threshold: float = THRESHOLD):
+    def __init__(self, encoder: Encoder, rules: RuleGrader, threshold: float = THRESHOLD,
+                 margin: float = MARGIN):
         self.encoder = encoder
         self.rules = rules
         self.threshold = threshold
+        self.margin = margin
 
     @classmethod
     def from_path(cls, model: str, rules: RuleGrader) -> EmbeddingGrader:
@@ -48,14 +51,18 @@ class EmbeddingGrader:
             return replace(base, backend=self.name)
         statements = [point.text for point in card.rubric.key_points]
         vectors = self.encoder.encode(parts + statements, normalize_embeddings=True)
-        similarity = vectors[len(parts):] @ vectors[:len(parts)].T
+        similarity = np.asarray(vectors[len(parts):] @ vectors[:len(parts)].T)
+        ordered = np.sort(similarity, axis=0)
+        runner_up = ordered[-2] if len(statements) > 1 else np.zeros(len(parts))
+        found = sentences(text)
         points = []
-        for result, row in zip(base.key_points, similarity, strict=True):
-            best = int(np.argmax(row))
-            if not result.covered and row[best] >= self.threshold:
-                found = sentences(text)[best]
+        for index, result in enumerate(base.key_points):
+            row = similarity[index]
+            clear = (row >= self.threshold) & (row == ordered[-1]) & (row - runner_up >= self.margin)
+            if not result.covered and clear.any():
+                best = int(np.argmax(np.where(clear, row, -1)))
                 result = replace(result, covered=True, confidence=round(float(row[best]), 2),
-                                 evidence=((found.start, found.end),))
+                                 evidence=((found[best].start, found[best].end),))
             points.append(result)
         points = tuple(points)
         return replace(base, backend=self.name, key_points=points,
