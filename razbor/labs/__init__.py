@@ -1,7 +1,8 @@
 """Labs: short, seeded computations that check a card's numerical claims.
 
 Each lab returns claims, each with what was measured and whether it holds. A claim that fails
-means the card or the lab is wrong, so every lab also runs as a test.
+means the card or the lab is wrong, so every lab also runs as a test. Lab modules import scipy
+and friends inside the lab functions: loading a deck checks lab names without paying for them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
-from scipy import ndimage
 
 from razbor.labs import Claim, check, lab
 
@@ -98,6 +97,8 @@ def target_leakage(rng: np.random.Generator) -> list[Claim]:
 
 @lab("lesion-instances", "3D instances: voxel Dice can look fine while small lesions are missed")
 def lesion_instances(rng: np.random.Generator) -> list[Claim]:
+    from scipy import ndimage
+
     shape = (48, 48, 48)
     grid = np.indices(shape).transpose(1, 2, 3, 0)
     truth = np.zeros(shape, bool)

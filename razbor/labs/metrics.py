@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from razbor.labs import Claim, check, lab
 
@@ -20,6 +19,8 @@ def roc_auc_trapezoid(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def roc_auc_pairs(labels: np.ndarray, scores: np.ndarray) -> float:
     """P(random positive scores above random negative), ties counting one half (Mann-Whitney)."""
+    from scipy.stats import rankdata
+
     ranks = rankdata(scores)
     positives = labels.sum()
     negatives = len(labels) - positives

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from razbor.labs import Claim, check, lab
@@ -10,6 +9,8 @@ from razbor.labs import Claim, check, lab
 
 @lab("fp16-bf16", "FP16 underflow and loss scaling; FP16 versus BF16 range and precision")
 def fp16_bf16(rng: np.random.Generator) -> list[Claim]:
+    import ml_dtypes
+
     gradients = rng.lognormal(mean=np.log(1e-8), sigma=1.0, size=10_000)
     plain = gradients.astype(np.float16)
     scale = 2.0 ** 16

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from razbor.labs import Claim, check, lab
 
@@ -24,6 +23,8 @@ def bootstrap_ci(rng: np.random.Generator) -> list[Claim]:
 
 @lab("multiple-comparisons", "Twenty tests at 5%: false positives pile up; Bonferroni fixes it")
 def multiple_comparisons(rng: np.random.Generator) -> list[Claim]:
+    from scipy import stats
+
     experiments, metrics = 500, 20
     a = rng.normal(size=(experiments, metrics, 50))
     b = rng.normal(size=(experiments, metrics, 50))
