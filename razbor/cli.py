@@ -17,7 +17,7 @@ from razbor.config import SETTINGS, Settings
 from razbor.decks import DeckError, check_deck, dump_card, parse_page
 from razbor.decks.page import attach_rubrics
 from razbor.grading.backends import BACKENDS
-from razbor.storage import StorageError, Store
+from razbor.storage import StorageError, Store, export_records, import_records
 
 OPTION_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
@@ -192,7 +192,7 @@ def import_history(settings: Settings, file) -> None:
     store = _open_store(settings)
     try:
         records = (json.loads(line) for line in file if line.strip())
-        counts = store.import_records(records)
+        counts = import_records(store, records)
     except (StorageError, json.JSONDecodeError) as error:
         raise click.ClickException(f"nothing imported: {error}") from error
     finally:
@@ -215,7 +215,7 @@ def export(settings: Settings, output) -> None:
     """Write all history (users, card versions, attempts, reviews) as JSON Lines."""
     store = _open_store(settings)
     try:
-        for record in store.export_records():
+        for record in export_records(store):
             output.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         store.close()

@@ -1,7 +1,6 @@
 """Durable practice history: SQLAlchemy tables, Alembic migrations and the store."""
 
 from razbor.storage.store import (
-    AlreadyImported,
     AttemptRecord,
     RecordingRecord,
     ReviewRecord,
@@ -9,6 +8,7 @@ from razbor.storage.store import (
     Store,
     TopicCounts,
 )
+from razbor.storage.transfer import AlreadyImported, export_records, import_records
 
 __all__ = ["AlreadyImported", "AttemptRecord", "RecordingRecord", "ReviewRecord", "StorageError",
-           "Store", "TopicCounts"]
+           "Store", "TopicCounts", "export_records", "import_records"]
