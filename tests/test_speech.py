@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from razbor.cli import main
+from razbor.decks import load_deck
+from razbor.grading import grade
 from razbor.speech.delivery import delivery_report
 from razbor.speech.transcript import Transcript, Word
 from razbor.speech.whisper import WhisperTranscriber, speech_installed
@@ -24,8 +26,8 @@ RUSSIAN = "Батч нормализация считает среднее и д
 
 
 def synthesise(text: str, path: Path, voice: str) -> Path:
-    subprocess.run(["text2wave", "-eval", f"({voice})", "-o", str(path)], input=text.encode(),
-                   check=True, capture_output=True)
+    subprocess.run(["text2wave", "-eval", f"({voice})", "-F", "16000", "-o", str(path)],
+                   input=text.encode(), check=True, capture_output=True)
     return path
 
 
@@ -66,6 +68,20 @@ def test_english_speech_is_transcribed_with_a_low_word_error_rate(clips, transcr
 def test_russian_speech_is_usable(clips, transcriber):
     transcript = transcriber.transcribe(clips["ru"], "ru")
     assert word_error_rate(RUSSIAN, transcript.text) <= 0.5, transcript.text
+
+
+def test_russian_with_english_terms_stays_gradable(clips, transcriber, tmp_path):
+    parts = [("voice_msu_ru_nsh_clunits", "На инференсе слой использует"),
+             ("voice_cmu_us_slt_arctic_hts", "running mean and running variance"),
+             ("voice_msu_ru_nsh_clunits", "накопленные при обучении, а не статистику текущего"),
+             ("voice_cmu_us_slt_arctic_hts", "batch.")]
+    files = [str(synthesise(text, tmp_path / f"{n}.wav", voice))
+             for n, (voice, text) in enumerate(parts)]
+    subprocess.run(["sox", *files, str(tmp_path / "mixed.wav")], check=True)
+    transcript = transcriber.transcribe(tmp_path / "mixed.wav")
+    assert transcript.language == "ru"
+    feedback = grade(load_deck().get("batchnorm"), transcript.text)
+    assert "bn.inference" in feedback.covered_ids(), transcript.text
 
 
 def test_the_language_is_detected_when_not_given(clips, transcriber):
