@@ -1,12 +1,13 @@
-"""Settings, declared once (name, environment variable, default, help), and wiring a trainer.
+"""Settings, declared once (type, default, help), and wiring a trainer from them.
 
-The CLI builds its flags from this table and the README lists it; a test keeps them in step.
+The CLI builds its flags from the declaration and the README lists them; a test keeps them
+in step.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
@@ -33,61 +34,41 @@ class SettingSpec:
     help: str
 
 
-SETTINGS = (
-    SettingSpec("db", "RAZBOR_DB", str,
-                "Database URL: sqlite:///path.db or postgresql://user@host/name "
-                "(default: razbor.sqlite3 in the user data directory)"),
-    SettingSpec("deck", "RAZBOR_DECK", str, "Folder of card files (default: the built-in deck)"),
-    SettingSpec("new_per_day", "RAZBOR_NEW_PER_DAY", int, "New cards introduced per day"),
-    SettingSpec("desired_retention", "RAZBOR_DESIRED_RETENTION", float,
-                "Target probability of recall at review time (0.70-0.99)"),
-    SettingSpec("fuzz", "RAZBOR_FUZZ", bool, "Spread review dates slightly (FSRS fuzzing)"),
-    SettingSpec("max_attempt_chars", "RAZBOR_MAX_ATTEMPT_CHARS", int,
-                "Longest accepted attempt, in characters"),
-    SettingSpec("lang", "RAZBOR_LANG", str, "Interface language: ru or en"),
-    SettingSpec("grader", "RAZBOR_GRADER", str,
-                "Attempt grader: rules (built in), embedding or llm (fall back to rules)"),
-    SettingSpec("embedding_model", "RAZBOR_EMBEDDING_MODEL", str,
-                "sentence-transformers model path or name, for --grader embedding"),
-    SettingSpec("llm_url", "RAZBOR_LLM_URL", str,
-                "Base URL of an OpenAI-compatible API, for --grader llm"),
-    SettingSpec("llm_model", "RAZBOR_LLM_MODEL", str, "Model name, for --grader llm"),
-    SettingSpec("llm_key", "RAZBOR_LLM_KEY", str, "API key, for --grader llm (if needed)"),
-    SettingSpec("speech", "RAZBOR_SPEECH", bool,
-                "Record and transcribe spoken attempts (needs razbor[speech])"),
-    SettingSpec("speech_model", "RAZBOR_SPEECH_MODEL", str,
-                "faster-whisper model: bundled-base, a model name, or a local folder"),
-    SettingSpec("speech_language", "RAZBOR_SPEECH_LANGUAGE", str,
-                "Language of spoken attempts: auto (detect), card, ru or en"),
-    SettingSpec("max_recording_seconds", "RAZBOR_MAX_RECORDING_SECONDS", int,
-                "Longest accepted recording, in seconds"),
-    SettingSpec("max_recording_mb", "RAZBOR_MAX_RECORDING_MB", int,
-                "Largest accepted recording, in megabytes"),
-    SettingSpec("audio_dir", "RAZBOR_AUDIO_DIR", str,
-                "Folder for recordings (default: audio/ in the user data directory)"),
-)
+def _setting(default, help_text: str):
+    return field(default=default, metadata={"help": help_text})
 
 
 @dataclass(frozen=True)
 class Settings:
-    db: str = ""
-    deck: str = ""
-    new_per_day: int = 20
-    desired_retention: float = 0.9
-    fuzz: bool = True
-    max_attempt_chars: int = 50_000
-    lang: str = "ru"
-    grader: str = "rules"
-    embedding_model: str = ""
-    llm_url: str = ""
-    llm_model: str = ""
-    llm_key: str = ""
-    speech: bool = True
-    speech_model: str = "bundled-base"
-    speech_language: str = "auto"
-    max_recording_seconds: int = 300
-    max_recording_mb: int = 20
-    audio_dir: str = ""
+    """Every setting once: its type, default and help. RAZBOR_<NAME> sets it from the
+    environment and --<name> from the command line."""
+
+    db: str = _setting("", "Database URL: sqlite:///path.db or postgresql://user@host/name "
+                           "(default: razbor.sqlite3 in the user data directory)")
+    deck: str = _setting("", "Folder of card files (default: the built-in deck)")
+    new_per_day: int = _setting(20, "New cards introduced per day")
+    desired_retention: float = _setting(0.9, "Target probability of recall at review time "
+                                             "(0.70-0.99)")
+    fuzz: bool = _setting(True, "Spread review dates slightly (FSRS fuzzing)")
+    max_attempt_chars: int = _setting(50_000, "Longest accepted attempt, in characters")
+    lang: str = _setting("ru", "Interface language: ru or en")
+    grader: str = _setting("rules", "Attempt grader: rules (built in), embedding or llm "
+                                    "(fall back to rules)")
+    embedding_model: str = _setting("", "sentence-transformers model path or name, for "
+                                        "--grader embedding")
+    llm_url: str = _setting("", "Base URL of an OpenAI-compatible API, for --grader llm")
+    llm_model: str = _setting("", "Model name, for --grader llm")
+    llm_key: str = _setting("", "API key, for --grader llm (if needed)")
+    speech: bool = _setting(True, "Record and transcribe spoken attempts (needs "
+                                  "razbor[speech])")
+    speech_model: str = _setting("bundled-base", "faster-whisper model: bundled-base, a model "
+                                                 "name, or a local folder")
+    speech_language: str = _setting("auto", "Language of spoken attempts: auto (detect), "
+                                            "card, ru or en")
+    max_recording_seconds: int = _setting(300, "Longest accepted recording, in seconds")
+    max_recording_mb: int = _setting(20, "Largest accepted recording, in megabytes")
+    audio_dir: str = _setting("", "Folder for recordings (default: audio/ in the user data "
+                                  "directory)")
 
     @classmethod
     def load(cls, **overrides) -> Settings:
@@ -133,6 +114,11 @@ class Settings:
                                             new_per_day=self.new_per_day, fuzz=self.fuzz))
         return Trainer(deck, store, planner, max_attempt_chars=self.max_attempt_chars,
                        grader=self.make_grader())
+
+
+KINDS = {"str": str, "int": int, "float": float, "bool": bool}
+SETTINGS = tuple(SettingSpec(f.name, f"RAZBOR_{f.name.upper()}", KINDS[f.type],
+                             f.metadata["help"]) for f in fields(Settings))
 
 
 def _convert(spec: SettingSpec, raw: str):
