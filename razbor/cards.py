@@ -10,8 +10,6 @@ DEFAULT_INSTRUCTION = (
     "Сначала проговорите ответ вслух или тезисами. Формулы, план решения, риски и примеры."
 )
 
-SECTION_NAMES = ("short_answer", "analysis", "mistakes", "interview")
-
 
 @dataclass(frozen=True)
 class KeyPoint:

@@ -94,10 +94,6 @@ class Planner:
         reviewed, _ = self._scheduler.review_card(card, fsrs.Rating(int(rating)), now)
         return _from_fsrs(reviewed)
 
-    def retrievability(self, schedule: Schedule, now: datetime) -> float:
-        """The predicted probability of recalling the card at `now`."""
-        return float(self._scheduler.get_card_retrievability(_to_fsrs(schedule, now),
-                                                             require_utc(now)))
 
 
 def _to_fsrs(schedule: Schedule | None, now: datetime) -> fsrs.Card:

@@ -21,12 +21,6 @@ class Lexicon:
         self._raw = concepts
         self._compiled: dict[str, tuple[tuple[str, ...], ...]] = {}
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._raw
-
-    def names(self) -> list[str]:
-        return sorted(self._raw)
-
     def phrases(self, name: str, context: str = "", _seen: frozenset = frozenset()
                 ) -> tuple[tuple[str, ...], ...]:
         """The stemmed phrases of a concept, following '@other' references."""
