@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 
-from .conftest import ARTIFACTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,7 +29,7 @@ def browser(playwright):
     launched.close()
 
 
-def test_a_round_with_keyboard_shortcuts(browser, live_server):
+def test_a_round_with_keyboard_shortcuts(browser, live_server, artifacts):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/")
     page.click("#practice-all")
@@ -51,8 +50,7 @@ def test_a_round_with_keyboard_shortcuts(browser, live_server):
     for heading in ("Короткий ответ", "Подробный разбор", "Типичные ошибки",
                     "Как сказать на собеседовании"):
         assert page.get_by_role("heading", name=heading).is_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "practice-round.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "practice-round.png"), full_page=True)
 
     page.keyboard.press("3")
     page.wait_for_url(re.compile(r"/cards/mixed-precision$"))
@@ -94,7 +92,7 @@ def test_empty_attempt_shows_the_error_and_keeps_the_page(browser, live_server):
     page.close()
 
 
-def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server):
+def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server, artifacts):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(live_server.url + "/cards/roc-auc")
     assert page.locator("#feedback").count() == 0
@@ -115,7 +113,7 @@ def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server)
     assert "<b>bold?</b>" in feedback.inner_text()
     suggested = page.locator(".rating button.suggested")
     assert suggested.get_attribute("value") == "2"
-    page.screenshot(path=str(ARTIFACTS / "feedback.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "feedback.png"), full_page=True)
     page.locator("h1").click()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/(cards|practice)"))
@@ -126,7 +124,7 @@ def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server)
 
 
 def test_record_with_a_fake_microphone_then_reveal_feedback_and_delivery(playwright, live_server,
-                                                                          tmp_path):
+                                                                          tmp_path, artifacts):
     from .test_speech import ENGLISH, synthesise
 
     if not shutil.which("text2wave"):
@@ -156,5 +154,23 @@ def test_record_with_a_fake_microphone_then_reveal_feedback_and_delivery(playwri
     delivery = page.locator("#delivery")
     assert delivery.is_visible() and "слов/мин" in delivery.inner_text()
     assert page.locator("audio").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "spoken-attempt.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "spoken-attempt.png"), full_page=True)
     browser.close()
+
+
+def test_the_api_explorer_works_with_no_network(browser, live_server):
+    page = browser.new_page()
+    elsewhere = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(live_server.url + "/docs")
+    page.wait_for_selector('.opblock-summary-path[data-path="/api/attempts/{attempt_id}/rating"]')
+    assert elsewhere == []
+    page.close()

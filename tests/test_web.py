@@ -177,7 +177,10 @@ def test_stats_page_and_openapi_document_the_flow(client):
     for path in ("/api/next", "/api/cards/{card_id}/attempts", "/api/attempts/{attempt_id}/analysis",
                  "/api/attempts/{attempt_id}/rating"):
         assert path in paths
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "//" not in docs.text.replace("<!doctype", "")
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css", "/static/docs.js"):
+        assert asset in docs.text and client.get(asset).status_code == 200
 
 
 def test_unknown_pages_give_a_readable_error(client):

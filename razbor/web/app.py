@@ -62,7 +62,8 @@ def create_app(trainer: Trainer, lang: str = "ru",
             speech.stop()
 
     app = FastAPI(title="razbor", version=__version__, lifespan=lifespan,
-                  description="Attempt-first practice for ML interviews.")
+                  description="Attempt-first practice for ML interviews.",
+                  docs_url=None, redoc_url=None)
     app.state.trainer = trainer
     app.state.speech = speech
     app.state.user_id = trainer.user()
@@ -71,6 +72,8 @@ def create_app(trainer: Trainer, lang: str = "ru",
     templates.env.filters["markdown"] = render_markdown
     templates.env.globals["titles"] = {card.id: card.title for card in trainer.deck}
     app.state.templates = templates
+    app.mount("/static/docs", StaticFiles(packages=[("fastapi_offline", "static")]),
+              name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(recordings.router)

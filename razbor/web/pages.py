@@ -33,6 +33,12 @@ def home(request: Request):
     return render(request, "home.html", {"counts": counts, "totals": totals})
 
 
+@router.get("/docs")
+def api_docs(request: Request):
+    """The OpenAPI explorer, served from files installed with the package, never a CDN."""
+    return render(request, "docs.html", {})
+
+
 @router.get("/practice")
 def practice(request: Request, topic: str | None = None):
     trainer, user_id = _trainer(request)
