@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from razbor.cards import Deck
 from razbor.decks import load_deck
@@ -25,9 +26,26 @@ from razbor.storage import Store
 
 PG_ADMIN_URL = os.environ.get("RAZBOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SHARED = Path(os.environ.get("RAZBOR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SEED_IDS = ("batchnorm", "mixed-precision", "roc-auc", "dental-lesions-3d")
+
+
+def pytest_configure(config) -> None:
+    """Point every per-user directory at a temporary one, for this process and its children.
+
+    Commands under test fall back to the user's data and cache folders (the default database,
+    the joined Whisper model); a test run must not write there.
+    """
+    home = Path(tempfile.mkdtemp(prefix="razbor-test-home-"))
+    config.razbor_home = home
+    for variable in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        os.environ[variable] = str(home / variable.lower())
+    settings.register_profile("razbor", database=None)
+    settings.load_profile("razbor")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(getattr(config, "razbor_home", ""), ignore_errors=True)
 
 
 def seed_deck() -> Deck:
@@ -59,6 +77,16 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """Where screenshots go: the folder named by RAZBOR_TEST_ARTIFACTS to keep them, else the
+    test's own temporary folder."""
+    kept = os.environ.get("RAZBOR_TEST_ARTIFACTS")
+    folder = Path(kept) if kept else tmp_path / "artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

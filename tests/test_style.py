@@ -14,7 +14,7 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install '.[test]')")
-    result = subprocess.run([ruff, "check", "razbor", "tests", "bench"], cwd=ROOT,
+    result = subprocess.run([ruff, "check", "--no-cache", "razbor", "tests", "bench"], cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
