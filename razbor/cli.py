@@ -1,10 +1,27 @@
-"""The command line: parse, call the library, print. Library errors become messages here."""
+"""The command line: parse, call the library, print. Library errors become messages here.
+
+Every error is one line saying what is wrong and how to fix it, never a traceback. The exit
+status says whose move it is:
+
+2  a setting or argument cannot be used as given: out of range, not found, an unsupported
+   database URL, a file of the wrong kind (not SQLite, not audio, not JSON). Change the flag,
+   argument or RAZBOR_ variable the message names.
+1  the arguments were fine but the work failed: a database server that does not answer,
+   wrong records inside a well-formed file (a deck card, a labelled attempt, an export record
+   the database rejects), a database that already holds history, nothing to export, a failing
+   lab claim.
+
+A refused command has written nothing: arguments are checked before any work starts.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
-from dataclasses import replace
+import tempfile
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
@@ -13,47 +30,123 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from razbor.config import SETTINGS, Settings
-from razbor.decks import DeckError, check_deck, dump_card, parse_page
+from razbor.cards import Card
+from razbor.config import SETTINGS, SettingError, Settings
+from razbor.decks import DeckError, builtin_deck_path, check_deck, dump_card, parse_page
 from razbor.decks.page import attach_rubrics
 from razbor.grading.backends import BACKENDS
 from razbor.storage import StorageError, Store, export_records, import_records
+from razbor.storage.store import BadDatabaseURL
+from razbor.storage.transfer import NotAnExport, read_export
 
 OPTION_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
 
-def settings_options(command):
-    """Add one flag per declared setting; unset flags fall back to environment and defaults."""
-    for spec in reversed(SETTINGS):
-        flag = spec.name.replace("_", "-")
-        if spec.kind is bool:
-            option = click.option(f"--{flag}/--no-{flag}", spec.name, default=None,
-                                  help=f"{spec.help} [env {spec.env}]")
-        else:
-            option = click.option(f"--{flag}", spec.name, type=OPTION_TYPES[spec.kind],
-                                  default=None, help=f"{spec.help} [env {spec.env}]")
-        command = option(command)
+class BadArgument(click.ClickException):
+    """A setting or argument razbor cannot use: one line on stderr, exit status 2."""
 
-    @wraps(command)
-    def wrapper(**kwargs):
-        overrides = {spec.name: kwargs.pop(spec.name) for spec in SETTINGS}
-        try:
-            settings = Settings.load(**overrides)
-        except ValueError as error:
-            raise click.ClickException(str(error)) from error
-        return command(settings=settings, **kwargs)
+    exit_code = 2
 
-    return wrapper
+    def __init__(self, message: str):
+        super().__init__(" ".join(message.split()))
 
 
-def _open(settings: Settings):
+@contextmanager
+def _usage_errors_in_one_line():
     try:
-        return settings.open_trainer()
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as error:
+        where = error.ctx.command_path if error.ctx else "razbor"
+        raise BadArgument(f"{error.format_message()} (fix: see `{where} --help`)") from error
+
+
+class OneLineGroup(click.Group):
+    """Click's own argument errors (--port 70000, --days 0, an unknown option) as one line with
+    the fix, instead of the usage text, a hint and the error on three lines."""
+
+    group_class = type
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        with _usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context):
+        with _usage_errors_in_one_line():
+            return super().invoke(ctx)
+
+
+STORAGE = ("db",)
+DECK = ("deck",)
+SCHEDULING = ("new_per_day", "desired_retention", "fuzz")
+GRADING = ("grader", "embedding_model", "llm_url", "llm_model", "llm_key")
+TRANSCRIBING = ("speech_model", "speech_language", "max_recording_seconds")
+RECORDING = ("speech", *TRANSCRIBING, "max_recording_mb", "audio_dir")
+TRAINER = (*STORAGE, *DECK, *SCHEDULING, "max_attempt_chars", *GRADING)
+
+
+def settings_options(*used: str):
+    """Add a flag for each setting the command uses; unset flags fall back to the environment
+    and the defaults. Settings a command does not use are neither offered nor checked."""
+    specs = [spec for spec in SETTINGS if spec.name in used]
+
+    def decorate(command):
+        for spec in reversed(specs):
+            flag = spec.name.replace("_", "-")
+            if spec.kind is bool:
+                option = click.option(f"--{flag}/--no-{flag}", spec.name, default=None,
+                                      help=f"{spec.help} [env {spec.env}]")
+            else:
+                option = click.option(f"--{flag}", spec.name, type=OPTION_TYPES[spec.kind],
+                                      default=None, help=f"{spec.help} [env {spec.env}]")
+            command = option(command)
+
+        @wraps(command)
+        def wrapper(**kwargs):
+            overrides = {spec.name: kwargs.pop(spec.name) for spec in specs}
+            try:
+                settings = Settings.load(used, **overrides)
+            except SettingError as error:
+                raise BadArgument(str(error)) from error
+            return command(settings=settings, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@contextmanager
+def _library_errors(settings: Settings):
+    """Deck, storage and late setting errors as messages; an unusable database URL names its
+    setting."""
+    try:
+        yield
+    except BadDatabaseURL as error:
+        raise BadArgument(f"{settings.source('db')}: {error}") from error
+    except SettingError as error:
+        raise BadArgument(str(error)) from error
     except (DeckError, StorageError) as error:
         raise click.ClickException(str(error)) from error
 
 
-@click.group()
+def _open(settings: Settings, create: bool = True):
+    """The trainer; create=False for commands that only read, so a mistyped path is refused."""
+    with _library_errors(settings):
+        return settings.open_trainer(create=create)
+
+
+def _open_store(settings: Settings, create: bool = True) -> Store:
+    with _library_errors(settings):
+        return Store.open(settings.database_url, create=create)
+
+
+def _load_deck(settings: Settings):
+    with _library_errors(settings):
+        return settings.load_deck()
+
+
+@click.group(cls=OneLineGroup)
 @click.version_option(package_name="razbor")
 def main() -> None:
     """razbor: answer first, then study the analysis; spaced repetition for ML interviews."""
@@ -61,28 +154,73 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on")
-@settings_options
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on")
+@settings_options(*TRAINER, "lang", *RECORDING)
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the web trainer (default http://127.0.0.1:8000)."""
     import uvicorn
 
     from razbor.web.app import create_app
 
+    _check_address(host, port)
     trainer = _open(settings)
-    speech = settings.transcription(trainer)
-    click.echo(f"razbor: {len(trainer.deck)} cards, database {trainer.store.engine.url!r}")
-    click.echo("razbor: speech " + (f"on ({settings.speech_model})" if speech else
-                                    "off (pip install 'razbor[speech]' to record answers)"))
+    with _library_errors(settings):
+        speech = settings.transcription(trainer)
+    click.echo(f"razbor: {len(trainer.deck)} cards, database {_describe(trainer.store)}")
+    click.echo(f"razbor: {_speech_status(settings, speech is not None)}")
     click.echo(f"razbor: open http://{host}:{port}/")
     uvicorn.run(create_app(trainer, lang=settings.lang, speech=speech), host=host, port=port,
                 log_level="warning")
 
 
+def _describe(store: Store) -> str:
+    """Where the history lives, as a user would type it: a file path, or a URL sans password."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database).resolve()
+        home = Path.home()
+        return f"~/{path.relative_to(home)}" if path.is_relative_to(home) else str(path)
+    return url.render_as_string(hide_password=True)
+
+
+def _speech_status(settings: Settings, running: bool) -> str:
+    from razbor.speech.whisper import speech_installed
+
+    if running:
+        return f"answering aloud is on (speech model {settings.speech_model})"
+    if not speech_installed():
+        return "answering aloud is off: pip install '.[speech,speech-base]' to record answers"
+    switch = settings.source("speech").replace("--speech", "--no-speech")
+    return f"answering aloud is off ({switch})"
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse an address the server could not listen on, before the database is opened.
+
+    The probe binds as uvicorn will: IPv6 when the host has a colon, else IPv4.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, family, socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError) as error:
+        raise BadArgument(f"--host: cannot resolve {host!r} (fix: pass an address such as "
+                          "127.0.0.1, or 0.0.0.0 to listen on every interface)") from error
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise BadArgument(f"--host/--port: cannot listen on {host}:{port}: {error.strerror} "
+                              "(fix: pick a free --port, or an address of this machine for "
+                              "--host)") from error
+
+
 @main.command()
 @click.option("--topic", default=None, help="Practise only this topic")
 @click.option("--voice", is_flag=True, help="Record each attempt from the microphone")
-@settings_options
+@settings_options(*TRAINER, *RECORDING)
 def practice(settings: Settings, topic: str | None, voice: bool) -> None:
     """Practise in the terminal: attempt, analysis, rating, next card."""
     from razbor.terminal import Microphone, run_practice
@@ -91,7 +229,8 @@ def practice(settings: Settings, topic: str | None, voice: bool) -> None:
     console = Console(highlight=False)
     microphone = None
     if voice:
-        speech = settings.transcription(trainer)
+        with _library_errors(settings):
+            speech = settings.transcription(trainer)
         problem = Microphone.problem() if speech else (
             "speech is not installed or is switched off: pip install 'razbor[speech]'")
         if problem:
@@ -104,18 +243,24 @@ def practice(settings: Settings, topic: str | None, voice: bool) -> None:
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--card", "card_id", default=None, help="Grade the transcript against this card")
-@settings_options
+@settings_options(*DECK, *GRADING, *TRANSCRIBING)
 def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
     """Print the transcript and delivery report of an audio file."""
+    from razbor.grading import grade
     from razbor.speech.audio import AudioRejected, probe
     from razbor.speech.delivery import delivery_report
     from razbor.speech.transcript import SpeechUnavailable
     from razbor.speech.whisper import WhisperTranscriber
     from razbor.terminal import print_delivery
 
-    console = Console(highlight=False)
+    card = _card(settings, card_id) if card_id else None
     try:
         probe(file, settings.max_recording_seconds)
+    except AudioRejected as error:
+        raise BadArgument(f"{file}: {error} (fix: pass a speech recording ffmpeg can read, no "
+                          "longer than --max-recording-seconds)") from error
+    console = Console(highlight=False)
+    try:
         language = settings.speech_language if settings.speech_language in ("ru", "en") else None
         transcript = WhisperTranscriber(settings.speech_model).transcribe(file, language)
     except (AudioRejected, SpeechUnavailable) as error:
@@ -123,13 +268,7 @@ def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
     console.print(f"[bold]{transcript.language}[/bold], {transcript.duration:.1f} s")
     console.print(transcript.text, markup=False)
     first_point = None
-    if card_id:
-        from razbor.decks import load_deck
-        from razbor.grading import grade
-
-        card = load_deck(Path(settings.deck) if settings.deck else None).get(card_id)
-        if card is None:
-            raise click.ClickException(f"no card with id {card_id!r}")
+    if card:
         feedback = grade(card, transcript.text)
         starts = [s[0] for p in feedback.key_points if p.covered for s in p.evidence]
         first_point = min(starts) if starts else None
@@ -138,10 +277,20 @@ def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
     print_delivery(console, delivery_report(transcript, first_point).to_dict())
 
 
+def _card(settings: Settings, card_id: str) -> Card:
+    card = _load_deck(settings).get(card_id)
+    if card is None:
+        raise BadArgument(f"--card: no card with id {card_id!r} in the deck (fix: pass the id "
+                          "from a card file's front matter)")
+    return card
+
+
 @main.command()
-@click.argument("deck", type=click.Path(path_type=Path))
-def check(deck: Path) -> None:
-    """Validate a deck folder: every problem as file:line with a fix."""
+@click.argument("deck", type=click.Path(path_type=Path), required=False)
+def check(deck: Path | None) -> None:
+    """Validate a deck folder (default: the built-in deck): every problem as file:line with a
+    fix."""
+    deck = deck or builtin_deck_path()
     cards, problems = check_deck(deck)
     for problem in problems:
         click.echo(str(problem), err=problem.severity == "error")
@@ -186,66 +335,79 @@ def import_page(file: Path, out: Path, topic: str, rubrics: Path | None, force: 
 
 @import_group.command("history")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@settings_options
+@settings_options(*STORAGE)
 def import_history(settings: Settings, file) -> None:
     """Load a JSON Lines export into an empty database."""
+    try:
+        records = read_export(file, file.name)
+    except UnicodeDecodeError as error:
+        raise BadArgument(f"{file.name}: not UTF-8 text (fix: pass a file written by "
+                          "`razbor export`)") from error
+    except NotAnExport as error:
+        raise BadArgument(f"nothing imported: {error}") from error
     store = _open_store(settings)
     try:
-        records = (json.loads(line) for line in file if line.strip())
         counts = import_records(store, records)
-    except (StorageError, json.JSONDecodeError) as error:
+    except StorageError as error:
         raise click.ClickException(f"nothing imported: {error}") from error
     finally:
         store.close()
     click.echo(", ".join(f"{count} {kind}s" for kind, count in counts.items()) + " imported")
 
 
-def _open_store(settings: Settings) -> Store:
-    try:
-        return Store.open(settings.database_url)
-    except StorageError as error:
-        raise click.ClickException(str(error)) from error
-
-
 @main.command()
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write (default: standard output)")
-@settings_options
-def export(settings: Settings, output) -> None:
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              default="-", help="File to write (default: standard output)")
+@settings_options(*STORAGE)
+def export(settings: Settings, output: Path) -> None:
     """Write all history (users, card versions, attempts, reviews) as JSON Lines."""
-    store = _open_store(settings)
+    if str(output) != "-" and not output.parent.is_dir():
+        raise BadArgument(f"--output: the folder {output.parent} does not exist (fix: create it "
+                          "or write elsewhere)")
+    store = _open_store(settings, create=False)
     try:
-        for record in export_records(store):
-            output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        lines = [json.dumps(record, ensure_ascii=False) + "\n" for record in export_records(store)]
     finally:
         store.close()
+    if not lines:
+        raise click.ClickException(f"nothing to export: {store.engine.url!r} holds no history "
+                                   "(fix: practise first, or pass the --db that holds it)")
+    if str(output) == "-":
+        click.echo("".join(lines), nl=False)
+    else:
+        _write_whole(output, lines)
+
+
+def _write_whole(path: Path, lines: list[str]) -> None:
+    """Write through a temporary file, so a failed export never leaves half a file behind."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
+                                     prefix=f".{path.name}.") as temporary:
+        temporary.writelines(lines)
+    os.replace(temporary.name, path)
 
 
 @main.command("lab")
 @click.argument("name")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the run")
-@settings_options
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Random seed of the run (0 or more)")
+@settings_options(*DECK)
 def lab_command(settings: Settings, name: str, seed: int) -> None:
     """Run the lab of a card (or a lab by name) and check its claims."""
-    from razbor.decks import load_deck
     from razbor.labs import LabUnavailable, lab_names, run_lab
 
-    try:
-        deck = load_deck(Path(settings.deck) if settings.deck else None)
-    except DeckError as error:
-        raise click.ClickException(str(error)) from error
-    card = deck.get(name)
+    card = _load_deck(settings).get(name)
     lab_name = card.lab if card else name
+    labs = ", ".join(sorted(lab_names()))
     if card and not card.lab:
-        raise click.ClickException(f"card {name!r} has no lab")
+        raise BadArgument(f"card {name!r} has no lab (fix: pass a lab name: {labs})")
     if lab_name not in lab_names():
-        raise click.ClickException(f"no card or lab named {name!r}; labs: "
-                                   + ", ".join(sorted(lab_names())))
+        raise BadArgument(f"no card or lab named {name!r} (fix: pass a card id or a lab name: "
+                          f"{labs})")
     try:
         result = run_lab(lab_name, seed)
     except LabUnavailable as error:
         raise click.ClickException(str(error)) from error
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]{result.lab.title}[/bold] (lab {lab_name}, seed {seed})")
     for claim in result.claims:
         mark = "[green]PASS[/green]" if claim.passed else "[red]FAIL[/red]"
@@ -264,42 +426,62 @@ def grader() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
               help="Grader backend (default: the grader setting)")
-@settings_options
+@settings_options(*DECK, *GRADING)
 def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | None) -> None:
     """Score the grader on a JSON Lines file of labelled attempts (id, card, lang, text,
     covered, mistakes): precision, recall and F1 per key point and mistake, by language."""
-    from razbor.decks import load_deck
     from razbor.eval_report import print_report
     from razbor.grading.evaluate import EvalError, evaluate, load_labelled
 
     if backend:
-        settings = replace(settings, grader=backend)
+        try:
+            settings = settings.override("grader", backend, "--backend")
+        except SettingError as error:
+            raise BadArgument(str(error)) from error
+    _refuse_lines_that_are_not_json(file)
+    deck = _load_deck(settings)
     try:
-        deck = load_deck(Path(settings.deck) if settings.deck else None)
-        report = evaluate(load_labelled(file, deck), deck, settings.make_grader().grade)
-    except (DeckError, EvalError) as error:
+        labelled = load_labelled(file, deck)
+    except EvalError as error:
         raise click.ClickException(str(error)) from error
+    report = evaluate(labelled, deck, settings.make_grader().grade)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print_report(report, Console(highlight=False))
 
 
+def _refuse_lines_that_are_not_json(path: Path) -> None:
+    """A file of the wrong format is a bad argument; wrong labels inside it are not."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise BadArgument(f"{path}: not UTF-8 text (fix: pass a JSON Lines file of labelled "
+                          "attempts)") from error
+    for number, line in enumerate(lines, start=1):
+        try:
+            if line.strip():
+                json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadArgument(f"{path}:{number}: not JSON ({error.msg}, column {error.colno}) "
+                              "(fix: pass a JSON Lines file of labelled attempts)") from error
+
+
 @main.command()
-@settings_options
+@settings_options(*STORAGE)
 def rebuild(settings: Settings) -> None:
     """Recompute every schedule from the append-only review log."""
-    store = _open_store(settings)
+    store = _open_store(settings, create=False)
     click.echo(f"{store.rebuild_schedules()} schedules rebuilt from the review log")
     store.close()
 
 
 @main.command()
 @click.option("--days", default=14, show_default=True, type=click.IntRange(1, 3650))
-@settings_options
+@settings_options(*STORAGE, *DECK, *SCHEDULING)
 def stats(settings: Settings, days: int) -> None:
     """Reviews per day, measured retention and progress per topic."""
-    trainer = _open(settings)
+    trainer = _open(settings, create=False)
     result = trainer.stats(trainer.user(), days=days)
     console = Console()
     per_day = Table(title="Reviews per day")

@@ -1,17 +1,21 @@
 """Settings, declared once (type, default, help), and wiring a trainer from them.
 
 The CLI builds its flags from the declaration and the README lists them; a test keeps them
-in step.
+in step. Every value is checked when the settings are loaded, so a bad one is refused before
+any work starts, in one line naming the flag or variable it came from.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import platformdirs
 
+from razbor.cards import Deck
 from razbor.decks import load_deck
 from razbor.grading.backends import BACKENDS, Grader, GraderSettings, make_grader
 from razbor.practice import Trainer
@@ -32,6 +36,10 @@ class SettingSpec:
     env: str
     kind: type
     help: str
+
+
+class SettingError(ValueError):
+    """A setting razbor cannot use; the message names its flag or variable and the fix."""
 
 
 def _setting(default, help_text: str):
@@ -69,30 +77,59 @@ class Settings:
     max_recording_mb: int = _setting(20, "Largest accepted recording, in megabytes")
     audio_dir: str = _setting("", "Folder for recordings (default: audio/ in the user data "
                                   "directory)")
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    used: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @classmethod
-    def load(cls, **overrides) -> Settings:
-        """Defaults, then environment variables, then explicit overrides (CLI flags)."""
-        values = {}
-        for spec in SETTINGS:
+    def load(cls, used: Iterable[str] | None = None, **overrides) -> Settings:
+        """Defaults, then environment variables, then explicit overrides (CLI flags).
+
+        Only the settings a command uses (all by default) are read and checked, so a variable
+        meant for the server cannot stop an export. SettingError if a value is unusable,
+        naming where it came from.
+        """
+        used = frozenset(used) if used is not None else frozenset(s.name for s in SETTINGS)
+        values, sources = {}, {}
+        for spec in (spec for spec in SETTINGS if spec.name in used):
             raw = os.environ.get(spec.env)
             if raw not in (None, ""):
                 values[spec.name] = _convert(spec, raw)
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        settings = cls(**values)
-        if settings.lang not in ("ru", "en"):
-            raise ValueError("RAZBOR_LANG: interface language must be ru or en")
-        if settings.grader not in BACKENDS:
-            raise ValueError(f"RAZBOR_GRADER: must be one of {', '.join(BACKENDS)}")
-        if settings.speech_language not in ("auto", "card", "ru", "en"):
-            raise ValueError("RAZBOR_SPEECH_LANGUAGE: must be auto, card, ru or en")
-        return settings
+                sources[spec.name] = spec.env
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = value
+                sources[name] = "--" + name.replace("_", "-")
+        return cls(**values, sources=sources, used=used).checked()
+
+    def override(self, name: str, value, source: str) -> Settings:
+        """These settings with one value replaced, as a command's own option does, checked."""
+        return replace(self, **{name: value}, sources={**self.sources, name: source}).checked()
+
+    def source(self, name: str) -> str:
+        """Where a value came from: its flag, its variable, or the default (named by its flag)."""
+        return self.sources.get(name, f"--{name.replace('_', '-')} (default)")
+
+    def checked(self) -> Settings:
+        """These settings, or SettingError for the first value that would fail later."""
+        found = next(_problems(self), None)
+        if found:
+            name, problem = found
+            raise SettingError(f"{self.source(name)}: {problem}")
+        return self
 
     def transcription(self, trainer: Trainer) -> TranscriptionService | None:
-        """The speech service, or None when speech is off or not installed."""
+        """The speech service, or None when speech is off or not installed.
+
+        SettingError if the recordings folder cannot be made, rather than a failed startup.
+        """
         if not self.speech or not speech_installed():
             return None
         audio = Path(self.audio_dir or Path(platformdirs.user_data_dir("razbor")) / "audio")
+        try:
+            audio.expanduser().mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SettingError(f"{self.source('audio_dir')}: cannot create {audio}: "
+                               f"{error.strerror} (fix: pass a folder you can write to)") from error
         return TranscriptionService(
             trainer, WhisperTranscriber(self.speech_model), audio,
             max_seconds=self.max_recording_seconds,
@@ -106,10 +143,17 @@ class Settings:
     def database_url(self) -> str:
         return self.db or default_database_url()
 
-    def open_trainer(self) -> Trainer:
-        """Load the deck, open the database and wire the trainer; errors name what failed."""
-        deck = load_deck(Path(self.deck) if self.deck else None)
-        store = Store.open(self.database_url)
+    def load_deck(self) -> Deck:
+        """The deck named by the settings (the built-in one by default); DeckError if broken."""
+        return load_deck(Path(self.deck).expanduser() if self.deck else None)
+
+    def open_trainer(self, create: bool = True) -> Trainer:
+        """Load the deck, open the database and wire the trainer; errors name what failed.
+
+        With create=False a missing SQLite file is refused rather than made empty.
+        """
+        deck = self.load_deck()
+        store = Store.open(self.database_url, create=create)
         planner = Planner(SchedulerSettings(desired_retention=self.desired_retention,
                                             new_per_day=self.new_per_day, fuzz=self.fuzz))
         return Trainer(deck, store, planner, max_attempt_chars=self.max_attempt_chars,
@@ -118,17 +162,110 @@ class Settings:
 
 KINDS = {"str": str, "int": int, "float": float, "bool": bool}
 SETTINGS = tuple(SettingSpec(f.name, f"RAZBOR_{f.name.upper()}", KINDS[f.type],
-                             f.metadata["help"]) for f in fields(Settings))
+                             f.metadata["help"]) for f in fields(Settings) if "help" in f.metadata)
+KIND_NAMES = {int: "a whole number", float: "a number", str: "text"}
 
 
 def _convert(spec: SettingSpec, raw: str):
     if spec.kind is bool:
         lowered = raw.strip().lower()
         if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise ValueError(f"{spec.env}: expected true or false, got {raw!r}")
+            raise SettingError(f"{spec.env}: expected true or false, got {raw!r} "
+                               f"(fix: set {spec.env} to true or false, or unset it)")
         return lowered in ("1", "true", "yes", "on")
     try:
         return spec.kind(raw)
     except ValueError as error:
-        raise ValueError(f"{spec.env}: expected {spec.kind.__name__}, got {raw!r}") from error
+        raise SettingError(f"{spec.env}: expected {KIND_NAMES[spec.kind]}, got {raw!r} "
+                           f"(fix: set {spec.env} to {KIND_NAMES[spec.kind]}, or unset it)"
+                           ) from error
+
+
+def _show(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _range(low: float, high: float | None = None) -> Callable[[float], str | None]:
+    def problem(value: float) -> str | None:
+        if high is None and not value >= low:
+            return f"{_show(value)} is less than {_show(low)} (fix: pass {_show(low)} or more)"
+        if high is not None and not (low <= value <= high and math.isfinite(value)):
+            return (f"{_show(value)} is not between {low:.2f} and {high:.2f} "
+                    f"(fix: pass a value in that range)")
+        return None
+    return problem
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def problem(value: str) -> str | None:
+        if value in choices:
+            return None
+        return f"{value!r} is not one of {', '.join(choices)} (fix: use one of them)"
+    return problem
+
+
+def _folder(purpose: str) -> Callable[[str], str | None]:
+    def problem(value: str) -> str | None:
+        path = Path(value).expanduser()
+        if value and path.exists() and not path.is_dir():
+            return f"{path} is a file, not a folder (fix: pass a folder {purpose})"
+        return None
+    return problem
+
+
+def _deck_folder(value: str) -> str | None:
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    fix = "(fix: pass a folder of card files, or leave it unset for the built-in deck)"
+    if not path.exists():
+        return f"{path} does not exist {fix}"
+    if not path.is_dir():
+        return f"{path} is a file, not a folder {fix}"
+    if next(path.rglob("*.md"), None) is None:
+        return f"{path} holds no card files (*.md) {fix}"
+    return None
+
+
+def _not_blank(value: str) -> str | None:
+    return None if value.strip() else "empty value (fix: pass a model name or folder, or leave it unset)"
+
+
+def _http_url(value: str) -> str | None:
+    if not value or value.startswith(("http://", "https://")):
+        return None
+    return (f"{value!r} is not an http(s) URL (fix: pass the API base URL, e.g. "
+            "http://127.0.0.1:11434/v1)")
+
+
+CHECKS: dict[str, Callable] = {
+    "desired_retention": _range(0.70, 0.99),
+    "new_per_day": _range(0),
+    "max_attempt_chars": _range(1),
+    "max_recording_seconds": _range(1),
+    "max_recording_mb": _range(1),
+    "lang": _one_of("ru", "en"),
+    "grader": _one_of(*BACKENDS),
+    "speech_language": _one_of("auto", "card", "ru", "en"),
+    "speech_model": _not_blank,
+    "llm_url": _http_url,
+    "deck": _deck_folder,
+    "audio_dir": _folder("for recordings"),
+}
+NEEDED_BY_GRADER = {"embedding": ("embedding_model",), "llm": ("llm_url", "llm_model")}
+
+
+def _problems(settings: Settings):
+    """Each unusable value as (setting name, what is wrong and the fix)."""
+    for name, check in CHECKS.items():
+        problem = check(getattr(settings, name)) if name in settings.used else None
+        if problem:
+            yield name, problem
+    needed_by_grader = NEEDED_BY_GRADER.get(settings.grader, ()) if "grader" in settings.used else ()
+    for needed in needed_by_grader:
+        if not getattr(settings, needed):
+            spec = next(spec for spec in SETTINGS if spec.name == needed)
+            yield "grader", (f"{settings.grader} needs {spec.name.replace('_', '-')} (fix: set "
+                             f"--{spec.name.replace('_', '-')} or {spec.env}, or grade with "
+                             "the rules)")
 

@@ -53,7 +53,7 @@ def test_lab_command_prints_pass_for_each_claim():
     assert result.exit_code == 0, result.output
     assert result.output.count("PASS") == 6 and "FAIL" not in result.output
     unknown = CliRunner().invoke(main, ["lab", "no-such"])
-    assert unknown.exit_code == 1 and "no card or lab named 'no-such'" in unknown.output
+    assert unknown.exit_code == 2 and "no card or lab named 'no-such'" in unknown.output
 
 
 def test_the_card_page_offers_the_lab_and_shows_its_output(sqlite_trainer):

@@ -10,8 +10,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from razbor.cards import Card, Deck
 from razbor.scheduling import Schedule
@@ -31,6 +32,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StorageError(Exception):
     """The database could not be opened or used; the message says which and why."""
+
+
+class BadDatabaseURL(StorageError):
+    """The database URL, or the SQLite file it names, cannot be used: the setting needs fixing
+    (unlike a server that does not answer, which may work on the next try)."""
 
 
 @dataclass(frozen=True)
@@ -84,28 +90,95 @@ class TopicCounts:
     learned: int
 
 
-def _engine(url: str) -> Engine:
+SUPPORTED_URLS = "sqlite:///path/to/razbor.sqlite3 or postgresql://user@host/name"
+DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
+           "postgresql+psycopg": "postgresql+psycopg"}
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _database_url(url: str, create: bool) -> URL:
+    """The parsed URL with razbor's driver; BadDatabaseURL for anything razbor cannot use."""
     try:
         parsed = sa.engine.make_url(url)
     except ArgumentError as error:
-        raise StorageError(f"not a database URL: {url!r}") from error
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).expanduser().parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageError(f"cannot create the database folder {folder}: "
-                               f"{error.strerror}") from error
+        raise BadDatabaseURL(f"{url!r} is not a database URL (fix: use {SUPPORTED_URLS})"
+                             ) from error
+    if parsed.drivername not in DRIVERS:
+        raise BadDatabaseURL(f"the scheme {parsed.drivername}:// is not supported "
+                             f"(fix: use {SUPPORTED_URLS})")
+    parsed = parsed.set(drivername=DRIVERS[parsed.drivername])
+    if parsed.drivername == "sqlite":
+        parsed = parsed.set(database=str(_sqlite_file(parsed.database, create)))
+    return parsed
+
+
+def _sqlite_file(database: str | None, create: bool) -> Path:
+    """The path of an SQLite file razbor can use; a new one (create=True) gets its folder."""
+    if database in (None, "", ":memory:"):
+        raise BadDatabaseURL("an SQLite URL needs a file path; an in-memory database would lose "
+                             "every answer on exit (fix: use sqlite:///path/to/razbor.sqlite3)")
+    path = Path(database).expanduser()
     try:
-        engine = sa.create_engine(parsed, pool_pre_ping=True)
+        exists = path.exists()
+        if path.is_dir():
+            raise BadDatabaseURL(f"{path} is a folder, not an SQLite file (fix: name a file in "
+                                 f"it, e.g. sqlite:///{path / 'razbor.sqlite3'})")
+        if exists:
+            with path.open("rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+            if header and header != SQLITE_HEADER:
+                raise BadDatabaseURL(f"{path} is not an SQLite database (fix: point the URL at "
+                                     "a razbor database or at a file that does not exist yet)")
+    except OSError as error:
+        raise BadDatabaseURL(f"cannot read the database file {path}: {error.strerror} (fix: "
+                             "pick a file you can read and write)") from error
+    if not exists and not create:
+        raise BadDatabaseURL(f"there is no database at {path} (fix: check the path; "
+                             "`razbor serve` or `razbor practice` creates one)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadDatabaseURL(f"cannot create the database folder {path.parent}: "
+                             f"{error.strerror} (fix: pick a folder you can write to)") from error
+    return path
+
+
+def _engine(url: URL) -> Engine:
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as error:
-        raise StorageError(f"no driver for {parsed.drivername}: install razbor[postgres]"
-                           f" for PostgreSQL ({error})") from error
+        raise StorageError(f"no driver for {url.drivername} ({error}) (fix: pip install "
+                           "'razbor[postgres]' for PostgreSQL)") from error
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring razbor's schema up to date in one transaction; errors say why it cannot be."""
+    try:
+        with engine.begin() as connection:
+            _refuse_foreign_schema(connection, engine.url)
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except CommandError as error:
+        raise BadDatabaseURL(f"{engine.url!r} has a schema this razbor does not know ({error}) "
+                             "(fix: upgrade razbor, or use another database)") from error
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise StorageError(f"cannot open database {engine.url!r}: {reason} (fix: check that "
+                           "the server runs and the URL is right)") from error
+
+
+def _refuse_foreign_schema(connection: Connection, url: URL) -> None:
+    """Refuse a database another application owns, before the migrations add tables to it."""
+    tables = sa.inspect(connection).get_table_names()
+    if tables and "alembic_version" not in tables:
+        raise BadDatabaseURL(f"{url!r} holds tables that are not razbor's ({', '.join(tables[:3])}"
+                             f"{', ...' if len(tables) > 3 else ''}) (fix: use a new or razbor's "
+                             "own database)")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -128,19 +201,18 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Connect and bring the schema up to date; StorageError if that is impossible."""
-        engine = _engine(url)
+    def open(cls, url: str, create: bool = True) -> Store:
+        """Connect and bring the schema up to date; StorageError if that is impossible.
+
+        With create=False a missing SQLite file is refused rather than made empty, for
+        commands that only read history. BadDatabaseURL means the URL itself is unusable.
+        """
+        engine = _engine(_database_url(url, create))
         try:
-            with engine.begin() as connection:
-                config = Config()
-                config.set_main_option("script_location", str(MIGRATIONS))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-        except OperationalError as error:
+            _upgrade(engine)
+        except Exception:
             engine.dispose()
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise StorageError(f"cannot open database {engine.url!r}: {reason}") from error
+            raise
         return cls(engine)
 
     def close(self) -> None:
@@ -427,6 +499,12 @@ class Store:
 
     def rebuild_schedules(self) -> int:
         """Recreate every schedule from the append-only review log; returns how many."""
+        with self.engine.begin() as db:
+            return self.rebuild_schedules_in(db)
+
+    @staticmethod
+    def rebuild_schedules_in(db: Connection) -> int:
+        """rebuild_schedules inside a caller's transaction, so an import commits both or none."""
         key = (reviews.c.user_id, reviews.c.card_id)
         ranked = sa.select(
             reviews.c.user_id, reviews.c.card_id, reviews.c.state_after,
@@ -436,12 +514,11 @@ class Store:
         ).subquery()
         latest = sa.select(ranked.c.user_id, ranked.c.card_id, ranked.c.state_after,
                            ranked.c.introduced).where(ranked.c.newest == 1)
-        with self.engine.begin() as db:
-            db.execute(schedules.delete())
-            rows = [_schedule_row(user_id, card_id, Schedule.from_dict(state), introduced)
-                    for user_id, card_id, state, introduced in db.execute(latest)]
-            if rows:
-                db.execute(schedules.insert(), rows)
+        db.execute(schedules.delete())
+        rows = [_schedule_row(user_id, card_id, Schedule.from_dict(state), introduced)
+                for user_id, card_id, state, introduced in db.execute(latest)]
+        if rows:
+            db.execute(schedules.insert(), rows)
         return len(rows)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 
 from razbor.storage.store import StorageError, Store
 from razbor.storage.tables import (
@@ -42,8 +43,52 @@ def export_records(store: Store) -> Iterator[dict]:
                                         for key, value in row._mapping.items()}}
 
 
-def import_records(store: Store, records: Iterable[dict]) -> dict[str, int]:
-    """Load exported history into an empty database, all or nothing; returns counts."""
+class NotAnExport(StorageError):
+    """A file that is not razbor's JSON Lines export; the message names its file and line."""
+
+
+def read_export(lines: Iterable[str], name: str) -> list[tuple[str, dict]]:
+    """Each record of an export with its place (NAME:LINE), read whole before anything is
+    written, so a wrong file is refused without opening a database."""
+    fix = "(fix: pass a file written by `razbor export`)"
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        place = f"{name}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise NotAnExport(f"{place}: not JSON ({error.msg}, column {error.colno}) {fix}"
+                              ) from error
+        problem = _record_problem(record)
+        if problem:
+            raise NotAnExport(f"{place}: {problem} {fix}")
+        records.append((place, record))
+    if not records:
+        raise NotAnExport(f"{name}: no records, the file is empty {fix}")
+    return records
+
+
+def _record_problem(record) -> str | None:
+    tables = dict(EXPORT_ORDER)
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    if record.get("type") not in tables:
+        return f"unknown record type {record.get('type')!r}"
+    unknown = set(record) - {"type"} - set(tables[record["type"]].columns.keys())
+    if unknown:
+        return f"unknown fields {sorted(unknown)}"
+    return None
+
+
+def import_records(store: Store, records: Iterable[dict] | Iterable[tuple[str, dict]]
+                   ) -> dict[str, int]:
+    """Load exported history into an empty database, all or nothing; returns counts.
+
+    Records may come with their places (from read_export), which errors then name instead of
+    the record number. Schedules are rebuilt in the same transaction.
+    """
     tables = dict(EXPORT_ORDER)
     counts = dict.fromkeys(tables, 0)
     with store.engine.begin() as db:
@@ -51,24 +96,32 @@ def import_records(store: Store, records: Iterable[dict]) -> dict[str, int]:
                 db.execute(sa.select(sa.func.count()).select_from(users)).scalar_one():
             raise AlreadyImported("the database already holds history; import into an "
                                   "empty database")
-        for number, record in enumerate(records, start=1):
-            kind = record.get("type")
-            if kind not in tables:
-                raise StorageError(f"record {number}: unknown type {kind!r}")
-            table = tables[kind]
-            values = {key: _from_json(table, key, value)
-                      for key, value in record.items() if key != "type"}
-            unknown = set(values) - set(table.columns.keys())
-            if unknown:
-                raise StorageError(f"record {number}: unknown fields {sorted(unknown)}")
-            try:
-                db.execute(table.insert().values(**values))
-            except IntegrityError as error:
-                raise StorageError(f"record {number}: {error.orig}") from error
-            counts[kind] += 1
+        for number, item in enumerate(records, start=1):
+            place, record = item if isinstance(item, tuple) else (f"record {number}", item)
+            problem = _record_problem(record)
+            if problem:
+                raise StorageError(f"{place}: {problem}")
+            _insert(db, place, tables[record["type"]], record)
+            counts[record["type"]] += 1
         _reset_sequences(db)
-    store.rebuild_schedules()
+        try:
+            store.rebuild_schedules_in(db)
+        except (KeyError, TypeError, ValueError) as error:
+            raise StorageError(f"a review holds an unreadable schedule ({error!r}); nothing "
+                               "was imported") from error
     return counts
+
+
+def _insert(db: Connection, place: str, table: sa.Table, record: dict) -> None:
+    try:
+        values = {key: _from_json(table, key, value)
+                  for key, value in record.items() if key != "type"}
+        db.execute(table.insert().values(**values))
+    except (ValueError, TypeError) as error:
+        raise StorageError(f"{place}: {error}") from error
+    except SQLAlchemyError as error:
+        reason = getattr(error, "orig", None) or error
+        raise StorageError(f"{place}: {str(reason).strip().splitlines()[0]}") from error
 
 
 def _jsonable(value):
