@@ -78,9 +78,16 @@ class WhisperTranscriber:
 
     def transcribe(self, path: Path, language: str | None = None,
                    progress: Callable[[float], None] | None = None) -> Transcript:
-        """Words with timings; `progress` gets the share of the audio done so far."""
+        """Words with timings; `progress` gets the share of the audio done so far.
+
+        Beam search alone, each 30 s window decoded on its own: falling back to sampling when a
+        window scores poorly, or feeding it the previous window's text, turns tiny numeric
+        differences between CPUs into different words, and the same answer would be graded
+        differently on another machine.
+        """
         segments, info = self._load().transcribe(
             str(path), language=language or None, beam_size=self.beam_size,
+            temperature=0.0, condition_on_previous_text=False,
             word_timestamps=True, vad_filter=False)
         words: list[Word] = []
         texts: list[str] = []
