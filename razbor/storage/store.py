@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ from razbor.storage.tables import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_LOCK_KEY = 7_370_214_551
+WRITES = "razbor_writes"
 
 
 class StorageError(Exception):
@@ -150,14 +154,25 @@ def _engine(url: URL) -> Engine:
         raise StorageError(f"no driver for {url.drivername} ({error}) (fix: pip install "
                            "'razbor[postgres]' for PostgreSQL)") from error
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """A transaction that writes: on SQLite it holds the write lock from its first statement."""
+    return engine.execution_options(**{WRITES: True}).begin()
+
+
 def _upgrade(engine: Engine) -> None:
-    """Bring razbor's schema up to date in one transaction; errors say why it cannot be."""
+    """Bring razbor's schema up to date in one transaction; errors say why it cannot be.
+
+    Servers started together on a new database take turns: the first creates the schema,
+    the others find it made.
+    """
     try:
-        with engine.begin() as connection:
+        with _write_transaction(engine) as connection:
+            _lock_schema(connection)
             _refuse_foreign_schema(connection, engine.url)
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
@@ -181,13 +196,51 @@ def _refuse_foreign_schema(connection: Connection, url: URL) -> None:
                              "own database)")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # FULL sync makes an acknowledged write survive a crash; WAL lets readers run beside it.
+def _lock_schema(db: Connection) -> None:
+    """Make processes that migrate or sync the deck take turns, until this transaction ends.
+
+    SQLite needs nothing more: a write transaction already holds its only write lock.
+    """
+    if db.dialect.name == "postgresql":
+        db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+
+
+def _lock_card(db: Connection, user_id: int, card_id: str) -> None:
+    """Make ratings of one user's card take turns, until this transaction ends.
+
+    A row lock cannot do it: a card's first rating has no schedule row to lock yet. The key
+    is the user and a stable hash of the card; two cards sharing a hash only wait for each
+    other. SQLite needs nothing more: a write transaction already holds its only write lock.
+    """
+    if db.dialect.name == "postgresql":
+        card_key = zlib.crc32(card_id.encode()) - 2**31
+        db.execute(sa.text("SELECT pg_advisory_xact_lock(:user_id, :card_key)"),
+                   {"user_id": user_id, "card_key": card_key})
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    """Hand transaction control to SQLAlchemy (its pysqlite recipe) and set the pragmas.
+
+    FULL sync makes an acknowledged write survive a crash; WAL lets readers run beside the
+    writer; the busy timeout makes a writer wait for the lock instead of failing.
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
                    "busy_timeout=10000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """BEGIN IMMEDIATE for a write transaction, so it waits for the write lock up front.
+
+    A writer begun as a reader works from a snapshot another writer may outdate: it would
+    compute from old state, and SQLite fails it with "database is locked" at once rather
+    than letting it wait. Reads begin deferred and never block or wait in WAL mode.
+    """
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _schedule(value: dict | None) -> Schedule | None:
@@ -199,6 +252,20 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+
+    def writing(self) -> AbstractContextManager[Connection]:
+        """A write transaction; on SQLite it waits for the write lock before its first read."""
+        return _write_transaction(self.engine)
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A read transaction that sees one moment throughout, while servers keep writing.
+
+        An SQLite transaction always does; PostgreSQL's default lets each statement see a
+        later moment, so a long read could find a review whose attempt it read too early.
+        """
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="REPEATABLE READ").connect()
+        return self.engine.connect()
 
     @classmethod
     def open(cls, url: str, create: bool = True) -> Store:
@@ -222,7 +289,7 @@ class Store:
 
     def ensure_user(self, name: str, now: datetime) -> int:
         """The id of the named user, created on first use."""
-        with self.engine.begin() as db:
+        with self.writing() as db:
             found = db.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
             if found is not None:
                 return found
@@ -238,8 +305,10 @@ class Store:
 
         Only what changed is written, in bulk, so starting on an unchanged deck is cheap.
         Cards that left the deck are retired, not deleted, so their history stays readable.
+        Servers starting together take turns, so each finds the cards the others added.
         """
-        with self.engine.begin() as db:
+        with self.writing() as db:
+            _lock_schema(db)
             existing = {row.id: row for row in db.execute(sa.select(cards))}
             new_cards = [card for card in deck if card.id not in existing]
             if new_cards:
@@ -316,7 +385,7 @@ class Store:
                   "text": text, "answered_aloud": answered_aloud, "seconds": seconds,
                   "created_at": now, "feedback": feedback, "recording_id": recording_id,
                   "delivery": delivery}
-        with self.engine.begin() as db:
+        with self.writing() as db:
             attempt_id = db.execute(attempts.insert().values(**values)).inserted_primary_key[0]
         return AttemptRecord(id=attempt_id, **values)
 
@@ -344,35 +413,29 @@ class Store:
                    ) -> tuple[ReviewRecord, bool]:
         """Rate an attempt once: returns the review and whether it was created now.
 
-        A second rating of the same attempt returns the first review unchanged, also when two
-        processes race: the unique attempt id decides, and the loser reads the winner's row.
+        Ratings of one card take turns, also across processes, so each starts from the
+        schedule the previous one left, and a second rating of an attempt, even one sent at
+        the same moment, finds the first review and returns it unchanged.
         """
-        try:
-            with self.engine.begin() as db:
-                existing = self._review_of(db, attempt.id)
-                if existing:
-                    return existing, False
-                before = self._schedule_for_update(db, attempt.user_id, attempt.card_id)
-                after = next_schedule(before)
-                db.execute(reviews.insert().values(
-                    user_id=attempt.user_id, card_id=attempt.card_id, attempt_id=attempt.id,
-                    rating=rating, state_before=before.to_dict() if before else None,
-                    state_after=after.to_dict(), reviewed_at=now))
-                self._save_schedule(db, attempt.user_id, attempt.card_id, after,
-                                    introduced=before is None, now=now)
-        except IntegrityError:
-            existing = self.review_of(attempt.id)
-            if existing is None:
-                raise
-            return existing, False
-        return self.review_of(attempt.id), True
+        with self.writing() as db:
+            _lock_card(db, attempt.user_id, attempt.card_id)
+            existing = self._review_of(db, attempt.id)
+            if existing:
+                return existing, False
+            before = self._schedule_of(db, attempt.user_id, attempt.card_id)
+            after = next_schedule(before)
+            db.execute(reviews.insert().values(
+                user_id=attempt.user_id, card_id=attempt.card_id, attempt_id=attempt.id,
+                rating=rating, state_before=before.to_dict() if before else None,
+                state_after=after.to_dict(), reviewed_at=now))
+            self._save_schedule(db, attempt.user_id, attempt.card_id, after,
+                                introduced=before is None, now=now)
+            return self._review_of(db, attempt.id), True
 
     @staticmethod
-    def _schedule_for_update(db: Connection, user_id: int, card_id: str) -> Schedule | None:
-        row = db.execute(
-            sa.select(schedules).where(schedules.c.user_id == user_id,
-                                       schedules.c.card_id == card_id).with_for_update()
-        ).first()
+    def _schedule_of(db: Connection, user_id: int, card_id: str) -> Schedule | None:
+        row = db.execute(sa.select(schedules).where(schedules.c.user_id == user_id,
+                                                    schedules.c.card_id == card_id)).first()
         if row is None:
             return None
         return Schedule(state=row.state, step=row.step, stability=row.stability,
@@ -391,7 +454,7 @@ class Store:
 
     def schedule(self, user_id: int, card_id: str) -> Schedule | None:
         with self.engine.connect() as db:
-            return self._schedule_for_update(db, user_id, card_id)
+            return self._schedule_of(db, user_id, card_id)
 
     def history(self, user_id: int, card_id: str) -> list[tuple[AttemptRecord,
                                                                   ReviewRecord | None]]:
@@ -408,7 +471,7 @@ class Store:
     def add_recording(self, user_id: int, card_id: str, filename: str, mime: str, size: int,
                       duration: float, now: datetime) -> RecordingRecord:
         """Record an accepted upload, queued for transcription."""
-        with self.engine.begin() as db:
+        with self.writing() as db:
             recording_id = db.execute(recordings.insert().values(
                 user_id=user_id, card_id=card_id, filename=filename, mime=mime, size=size,
                 duration=duration, status="queued", progress=0.0, created_at=now,
@@ -421,7 +484,7 @@ class Store:
         return RecordingRecord(**row._mapping) if row else None
 
     def update_recording(self, recording_id: int, **values) -> None:
-        with self.engine.begin() as db:
+        with self.writing() as db:
             db.execute(recordings.update().where(recordings.c.id == recording_id).values(**values))
 
     def recordings_with_status(self, *statuses: str) -> list[int]:
@@ -499,7 +562,7 @@ class Store:
 
     def rebuild_schedules(self) -> int:
         """Recreate every schedule from the append-only review log; returns how many."""
-        with self.engine.begin() as db:
+        with self.writing() as db:
             return self.rebuild_schedules_in(db)
 
     @staticmethod

@@ -33,9 +33,10 @@ class AlreadyImported(StorageError):
 def export_records(store: Store) -> Iterator[dict]:
     """All history as JSON-ready records, parents before children.
 
-    Schedules are left out: the import rebuilds them from the review log.
+    Schedules are left out: the import rebuilds them from the review log. One snapshot is
+    read, so an export taken while a server runs is whole: no review without its attempt.
     """
-    with store.engine.connect() as db:
+    with store.snapshot() as db:
         for kind, table in EXPORT_ORDER:
             order = table.primary_key.columns.values()
             for row in db.execute(sa.select(table).order_by(*order)):
@@ -91,7 +92,7 @@ def import_records(store: Store, records: Iterable[dict] | Iterable[tuple[str, d
     """
     tables = dict(EXPORT_ORDER)
     counts = dict.fromkeys(tables, 0)
-    with store.engine.begin() as db:
+    with store.writing() as db:
         if db.execute(sa.select(sa.func.count()).select_from(attempts)).scalar_one() or \
                 db.execute(sa.select(sa.func.count()).select_from(users)).scalar_one():
             raise AlreadyImported("the database already holds history; import into an "
