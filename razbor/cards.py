@@ -145,15 +145,18 @@ class Deck:
         return list(ordered)
 
     def search(self, query: str = "", topic: str | None = None) -> list[Card]:
-        """Cards whose title, id or body contains every word of the query, case-insensitively."""
+        """Cards whose id, question, instruction or topics contain every word of the query,
+        case-insensitively.
+
+        Only what a card shows before an attempt is searched: matching the answer or the
+        analysis would let a search reveal them, one guessed word at a time.
+        """
         words = query.casefold().split()
         found = []
         for card in self.cards:
             if topic and topic not in card.topics:
                 continue
-            haystack = " ".join(
-                (card.id, card.title, card.short_answer, card.analysis)
-            ).casefold()
+            haystack = " ".join((card.id, card.title, card.instruction, *card.topics)).casefold()
             if all(word in haystack for word in words):
                 found.append(card)
         return found

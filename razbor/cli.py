@@ -16,6 +16,7 @@ A refused command has written nothing: arguments are checked before any work sta
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -156,12 +157,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on")
-@settings_options(*TRAINER, "lang", *RECORDING)
+@settings_options(*TRAINER, "lang", *RECORDING, "allowed_hosts")
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the web trainer (default http://127.0.0.1:8000)."""
     import uvicorn
 
     from razbor.web.app import create_app
+    from razbor.web.security import trusted_hosts
 
     _check_address(host, port)
     trainer = _open(settings)
@@ -170,8 +172,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     click.echo(f"razbor: {len(trainer.deck)} cards, database {_describe(trainer.store)}")
     click.echo(f"razbor: {_speech_status(settings, speech is not None)}")
     click.echo(f"razbor: open http://{host}:{port}/")
-    uvicorn.run(create_app(trainer, lang=settings.lang, speech=speech), host=host, port=port,
-                log_level="warning")
+    for warning in _exposure_warnings(settings, host):
+        click.echo(f"razbor: {warning}", err=True)
+    app = create_app(trainer, lang=settings.lang, speech=speech,
+                     allowed_hosts=trusted_hosts(settings.allowed_hosts, host))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _describe(store: Store) -> str:
@@ -193,6 +198,28 @@ def _speech_status(settings: Settings, running: bool) -> str:
         return "answering aloud is off: pip install '.[speech,speech-base]' to record answers"
     switch = settings.source("speech").replace("--speech", "--no-speech")
     return f"answering aloud is off ({switch})"
+
+
+def _exposure_warnings(settings: Settings, host: str) -> list[str]:
+    """What a user must know before serving beyond this machine: there is no login."""
+    if _is_loopback(host):
+        return []
+    warnings = [f"WARNING: listening on {host}, but razbor has no accounts or authentication: "
+                "anyone who can reach this address can use it, read your attempts and change "
+                "your history"]
+    if host in ("0.0.0.0", "::") and not settings.allowed_hosts:
+        warnings.append("other machines must reach it by a name listed in --allowed-hosts "
+                        "(e.g. --allowed-hosts 192.168.1.5); any other Host header gets 400")
+    return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_address(host: str, port: int) -> None:

@@ -77,6 +77,9 @@ class Settings:
     max_recording_mb: int = _setting(20, "Largest accepted recording, in megabytes")
     audio_dir: str = _setting("", "Folder for recordings (default: audio/ in the user data "
                                   "directory)")
+    allowed_hosts: str = _setting("", "Host names the server answers, comma-separated; other "
+                                      "Host headers get 400 (default: the --host address, "
+                                      "localhost, 127.0.0.1 and ::1)")
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     used: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
@@ -231,6 +234,18 @@ def _not_blank(value: str) -> str | None:
     return None if value.strip() else "empty value (fix: pass a model name or folder, or leave it unset)"
 
 
+def _host_names(value: str) -> str | None:
+    """Starlette's trusted-host patterns: names, or *.domain wildcards; never a URL."""
+    for host in (host.strip() for host in value.split(",") if host.strip()):
+        if "*" in host[1:] or (host.startswith("*") and host != "*" and not host.startswith("*.")):
+            return (f"{host!r} is not a host name or a pattern like *.example.com "
+                    "(fix: list host names separated by commas)")
+        if "/" in host or " " in host:
+            return (f"{host!r} is not a host name (fix: list names like razbor.lan, without a "
+                    "scheme or path)")
+    return None
+
+
 def _http_url(value: str) -> str | None:
     if not value or value.startswith(("http://", "https://")):
         return None
@@ -251,6 +266,7 @@ CHECKS: dict[str, Callable] = {
     "llm_url": _http_url,
     "deck": _deck_folder,
     "audio_dir": _folder("for recordings"),
+    "allowed_hosts": _host_names,
 }
 NEEDED_BY_GRADER = {"embedding": ("embedding_model",), "llm": ("llm_url", "llm_model")}
 

@@ -19,6 +19,10 @@ from razbor.speech.transcript import Transcript
 from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
+# Row ids are INTEGER columns: 32-bit on PostgreSQL (64 on SQLite, whose ids count up from 1 the
+# same way). A larger number names no row, and the databases refuse to compare it with an id, so
+# such ids are answered as not found before any query.
+MAX_ID = 2**31 - 1
 
 
 class PracticeError(Exception):
@@ -79,7 +83,12 @@ class Trainer:
 
     def next_card(self, user_id: int, topic: str | None = None,
                   now: datetime | None = None) -> Card | None:
-        """The most overdue card, else a new one while today's new-card limit allows, else None."""
+        """The most overdue card, else a new one while today's new-card limit allows, else None.
+
+        A topic the deck does not have has no cards, and is not sent to the database at all.
+        """
+        if topic and topic not in self.deck.topics():
+            return None
         now = self._now(now)
         due = self.store.due_card_ids(user_id, now, topic, limit=1)
         if due:
@@ -98,12 +107,15 @@ class Trainer:
                        recording_id: int | None = None) -> AttemptRecord:
         """Record an attempt, which unlocks the card's analysis for it.
 
-        An attempt made from a recording carries its transcript's delivery report.
+        An attempt made from a recording carries its transcript's delivery report. Text that
+        cannot be stored as it was typed is refused, not cleaned: a NUL character (PostgreSQL
+        text cannot hold one) or an unpaired surrogate (not Unicode text) comes from a broken
+        client, and silently changing the attempt would hide that.
         """
         self.card(card_id)
         recording = self._finished_recording(user_id, card_id, recording_id)
         answered_aloud = answered_aloud or recording is not None
-        text = (text or "").strip()
+        text = _storable((text or "").strip())
         if len(text) > self.max_attempt_chars:
             raise InvalidInput(f"the attempt is {len(text)} characters long; the limit is "
                                f"{self.max_attempt_chars}")
@@ -125,7 +137,7 @@ class Trainer:
     def _finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
         if recording_id is None:
             return None
-        recording = self.store.recording(recording_id)
+        recording = self.store.recording(recording_id) if 0 < recording_id <= MAX_ID else None
         if recording is None or recording.user_id != user_id:
             raise NotFound(f"no recording with id {recording_id}")
         if recording.card_id != card_id:
@@ -140,7 +152,7 @@ class Trainer:
         return Feedback.from_dict(attempt.feedback) if attempt.feedback else None
 
     def attempt(self, user_id: int, attempt_id: int) -> AttemptRecord:
-        attempt = self.store.attempt(attempt_id)
+        attempt = self.store.attempt(attempt_id) if 0 < attempt_id <= MAX_ID else None
         if attempt is None or attempt.user_id != user_id:
             raise NotFound(f"no attempt with id {attempt_id}")
         return attempt
@@ -202,6 +214,18 @@ class Trainer:
             retention=retention, recalls=len(recalls),
             topics=self.store.topic_counts(user_id, now),
         )
+
+
+def _storable(text: str) -> str:
+    if "\x00" in text:
+        raise InvalidInput("the attempt contains a NUL character (\\x00), which cannot be "
+                           "stored; remove it and send the attempt again")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInput("the attempt is not valid Unicode text: it has an unpaired "
+                           f"surrogate at character {error.start}") from error
+    return text
 
 
 def _first_point(feedback: Feedback | None, text: str, spoken: str) -> int | None:

@@ -113,7 +113,7 @@ class Microphone:
                 process.terminate()
                 process.wait(10)
             with path.open("rb") as audio:
-                recording = self.speech.submit(user_id, card_id, audio, path.name, "audio/wav")
+                recording = self.speech.submit(user_id, card_id, audio)
         while recording.status in ("queued", "running"):
             console.print(f"распознаём… {recording.progress:.0%}", end="\r")
             time.sleep(0.5)

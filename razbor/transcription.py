@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from razbor.practice import InvalidInput, NotFound, Trainer
+from razbor.practice import MAX_ID, InvalidInput, NotFound, Trainer
 from razbor.speech.audio import AudioRejected, probe
 from razbor.speech.transcript import Transcript
 from razbor.storage import RecordingRecord
@@ -72,9 +72,12 @@ class TranscriptionService:
             thread.join(timeout=30)
         self._threads.clear()
 
-    def submit(self, user_id: int, card_id: str, upload: BinaryIO, filename: str,
-               mime: str) -> RecordingRecord:
-        """Check and keep an upload, then queue it; AudioRejected or Busy change nothing."""
+    def submit(self, user_id: int, card_id: str, upload: BinaryIO) -> RecordingRecord:
+        """Check and keep an upload, then queue it; AudioRejected or Busy change nothing.
+
+        The upload's name and declared type are not asked for: the stored type and suffix
+        come from the container FFmpeg finds, so only audio is ever served back.
+        """
         self.trainer.card(card_id)
         if len(self.store.recordings_with_status("queued")) >= self.max_waiting:
             raise Busy("too many recordings are waiting to be transcribed; try again in a "
@@ -88,18 +91,19 @@ class TranscriptionService:
             if size == 0:
                 raise AudioRejected("the recording is empty")
             info = probe(Path(temporary.name), self.max_seconds)
-            stored_name = f"{uuid.uuid4().hex}{_suffix(filename, info.container)}"
+            mime, suffix = info.accepted_type()
+            stored_name = f"{uuid.uuid4().hex}{suffix}"
             Path(temporary.name).replace(self.audio_dir / stored_name)
         except BaseException:
             Path(temporary.name).unlink(missing_ok=True)
             raise
-        recording = self.store.add_recording(user_id, card_id, stored_name, mime or "audio",
+        recording = self.store.add_recording(user_id, card_id, stored_name, mime,
                                              size, info.duration, datetime.now(UTC))
         self._jobs.put(recording.id)
         return recording
 
     def recording(self, user_id: int, recording_id: int) -> RecordingRecord:
-        recording = self.store.recording(recording_id)
+        recording = self.store.recording(recording_id) if 0 < recording_id <= MAX_ID else None
         if recording is None or recording.user_id != user_id:
             raise NotFound(f"no recording with id {recording_id}")
         return recording
@@ -147,10 +151,3 @@ def _copy_limited(source: BinaryIO, target: BinaryIO, limit: int) -> int:
             raise AudioRejected(f"the recording is larger than {limit // 1_000_000} MB", 413)
         target.write(chunk)
     return size
-
-
-def _suffix(filename: str, container: str) -> str:
-    suffix = Path(filename or "").suffix.lower()
-    if suffix in (".webm", ".ogg", ".wav", ".mp3", ".m4a", ".mp4", ".flac", ".opus"):
-        return suffix
-    return "." + container.split(",")[0] if container else ".audio"

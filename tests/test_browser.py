@@ -33,12 +33,14 @@ def browser(playwright):
 
 
 def test_a_round_with_keyboard_shortcuts(browser, live_server, artifacts):
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/")
     page.click("#practice-all")
     page.wait_for_url(re.compile(r"/cards/batchnorm$"))
     assert "SyncBatchNorm gathers" not in page.content()
-    page.wait_for_function("document.getElementById('timer').textContent.includes(':')")
+    expect(page.locator("#timer")).to_contain_text(":")
 
     page.fill("#attempt-text", "Per-channel mean and variance over the batch; gamma and beta.")
     page.press("#attempt-text", "Control+Enter")
@@ -128,6 +130,8 @@ def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server,
 
 def test_record_with_a_fake_microphone_then_reveal_feedback_and_delivery(playwright, live_server,
                                                                           tmp_path, artifacts):
+    from playwright.sync_api import expect
+
     from .test_speech import ENGLISH, ENGLISH_VOICE, synthesise
 
     clip = synthesise(ENGLISH, tmp_path / "answer.wav", ENGLISH_VOICE)
@@ -139,12 +143,11 @@ def test_record_with_a_fake_microphone_then_reveal_feedback_and_delivery(playwri
     record = page.locator("#record")
     record.wait_for(state="visible")
     record.click()
-    page.wait_for_function("document.getElementById('record').getAttribute('aria-pressed')"
-                           " === 'true'")
+    expect(record).to_have_attribute("aria-pressed", "true")
     page.wait_for_timeout(9000)
     record.click()
-    page.wait_for_function("document.getElementById('attempt-text').value.length > 20",
-                           timeout=90_000)
+    expect(page.locator("#attempt-text")).to_have_value(re.compile(r".{21}", re.S),
+                                                        timeout=90_000)
     transcript = page.input_value("#attempt-text").lower()
     assert "variance" in transcript and "running" in transcript
     page.press("#attempt-text", "Control+Enter")

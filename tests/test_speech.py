@@ -224,7 +224,7 @@ def test_uploads_wait_in_line_one_transcription_at_a_time(service, clips):
     ids = []
     for _ in range(3):
         with clips["ru"].open("rb") as audio:
-            ids.append(service.submit(1, "batchnorm", audio, "ru.wav", "audio/wav").id)
+            ids.append(service.submit(1, "batchnorm", audio).id)
     while True:
         states = [service.recording(1, i).status for i in ids]
         assert states.count("running") <= 1

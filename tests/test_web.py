@@ -158,7 +158,7 @@ def test_html_in_an_attempt_and_in_a_card_stays_inert(sqlite_url, clock):
 
 
 def test_browse_searches_and_filters(client):
-    page = client.get("/browse?q=gradscaler").text
+    page = client.get("/browse?q=bf16").text
     assert 'id="found-count">1<' in page and "/cards/mixed-precision" in page
     page = client.get("/browse?topic=metrics").text
     assert "/cards/roc-auc" in page and "/cards/batchnorm\"" not in page

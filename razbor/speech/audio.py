@@ -14,11 +14,32 @@ class AudioRejected(ValueError):
         self.status = status
 
 
+# FFmpeg's name of each container the web app accepts -> the type it is stored and served as,
+# and the suffix of the stored file. The type comes from the decoded content, never from the
+# type the client declared: a declared text/html served back would run in the app's origin.
+ACCEPTED_CONTAINERS = {
+    "wav": ("audio/wav", ".wav"),
+    "matroska,webm": ("audio/webm", ".webm"),
+    "ogg": ("audio/ogg", ".ogg"),
+    "mov,mp4,m4a,3gp,3g2,mj2": ("audio/mp4", ".m4a"),
+    "mp3": ("audio/mpeg", ".mp3"),
+    "flac": ("audio/flac", ".flac"),
+}
+AUDIO_TYPES = frozenset(mime for mime, _ in ACCEPTED_CONTAINERS.values())
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     duration: float
     codec: str
     container: str
+
+    def accepted_type(self) -> tuple[str, str]:
+        """The media type and file suffix to keep this upload under; 415 for other containers."""
+        if self.container not in ACCEPTED_CONTAINERS:
+            raise AudioRejected(f"{self.container} files are not accepted; send WAV, WebM, Ogg, "
+                                "MP4/M4A, MP3 or FLAC", 415)
+        return ACCEPTED_CONTAINERS[self.container]
 
 
 def probe(path: Path, max_seconds: float) -> AudioInfo:

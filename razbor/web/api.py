@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from razbor.cards import Card
-from razbor.practice import Trainer
+from razbor.practice import MAX_ATTEMPT_SECONDS, MAX_ID, Trainer
 from razbor.rendering import render_markdown
 from razbor.storage import AttemptRecord, ReviewRecord
 
 router = APIRouter(prefix="/api", tags=["practice"])
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored row's id")]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields are an error, and so are NaN and infinity (JSON has neither)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CardOut(Strict):
@@ -47,9 +51,10 @@ class AnalysisOut(Strict):
 class AttemptIn(Strict):
     text: str = ""
     answered_aloud: bool = False
-    seconds: float = Field(0, ge=0)
-    recording_id: int | None = Field(None, description="A transcribed recording this attempt "
-                                     "was made from (its transcript, possibly edited)")
+    seconds: float = Field(0, ge=0, le=MAX_ATTEMPT_SECONDS)
+    recording_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                     description="A transcribed recording this attempt was "
+                                     "made from (its transcript, possibly edited)")
 
 
 class ReviewOut(Strict):
@@ -158,7 +163,7 @@ def card_history(request: Request, card_id: str) -> list[AttemptOut]:
 
 
 @router.get("/attempts/{attempt_id}", summary="One attempt with its rating, if any")
-def get_attempt(request: Request, attempt_id: int) -> AttemptOut:
+def get_attempt(request: Request, attempt_id: RowId) -> AttemptOut:
     trainer, user_id = _trainer(request)
     attempt = trainer.attempt(user_id, attempt_id)
     return _attempt_out(attempt, trainer.store.review_of(attempt_id))
@@ -166,14 +171,14 @@ def get_attempt(request: Request, attempt_id: int) -> AttemptOut:
 
 @router.get("/attempts/{attempt_id}/analysis",
             summary="The analysis of the card as it stood when the attempt was made")
-def attempt_analysis(request: Request, attempt_id: int) -> AnalysisOut:
+def attempt_analysis(request: Request, attempt_id: RowId) -> AnalysisOut:
     trainer, user_id = _trainer(request)
     return _analysis_out(trainer.analysis(user_id, attempt_id))
 
 
 @router.post("/attempts/{attempt_id}/rating", status_code=201,
              summary="Rate an attempt once; repeating the same rating returns it with 200")
-def rate_attempt(request: Request, response: Response, attempt_id: int,
+def rate_attempt(request: Request, response: Response, attempt_id: RowId,
                  body: RatingIn) -> ReviewOut:
     trainer, user_id = _trainer(request)
     review, created = trainer.rate(user_id, attempt_id, body.rating, card_id=body.card_id)

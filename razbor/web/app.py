@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from razbor import __version__
+from razbor.labs.background import LabCache
 from razbor.practice import Conflict, InvalidInput, Locked, NotFound, PracticeError, Trainer
 from razbor.rendering import render_markdown
 from razbor.transcription import TranscriptionService
 from razbor.web.i18n import LANGUAGES, translator
+from razbor.web.security import install_security
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 1_000_000
+MAX_MESSAGE_CHARS = 300
+MAX_ECHO_CHARS = 40
 STATUS = {NotFound: 404, InvalidInput: 400, Conflict: 409, Locked: 403}
 
 
@@ -25,10 +31,39 @@ def status_of(error: PracticeError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
 
 
-class BodyLimit:
-    """Refuse request bodies over a limit before they are read into memory.
+def brief(text: str, limit: int) -> str:
+    """Text fit to send back: cut to `limit` characters, anything not Unicode made '?'.
 
-    Recording uploads get their own, larger limit (the audio size setting plus form overhead).
+    Error replies quote the request (a field name, a card id); a megabyte of it, or a lone
+    surrogate that cannot be encoded, must not come back.
+    """
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return cut.encode("utf-8", "replace").decode("utf-8")
+
+
+def validation_problems(error: RequestValidationError) -> list[dict]:
+    """What is wrong and where, without the rejected input that FastAPI's default echoes."""
+    return [{"type": problem["type"], "msg": brief(problem["msg"], MAX_MESSAGE_CHARS),
+             "loc": [part if isinstance(part, int) else brief(str(part), MAX_ECHO_CHARS)
+                     for part in problem["loc"]]}
+            for problem in error.errors()]
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read; an HTTPException, because FastAPI passes those on (as a
+    413 here) and turns any other error met while reading a body into a 400."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body over {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit, never holding more than the limit in memory.
+
+    A declared Content-Length over the limit is refused before anything is read; a chunked
+    body (or one longer than it declared) is counted while the app reads it, and reading stops
+    with 413 at the limit. Recording uploads get their own, larger limit (the audio size
+    setting plus form overhead).
     """
 
     def __init__(self, app, limit: int = MAX_BODY_BYTES, upload_limit: int = MAX_BODY_BYTES):
@@ -37,20 +72,50 @@ class BodyLimit:
         self.upload_limit = upload_limit
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            limit = self.upload_limit if scope["path"].endswith("/recordings") else self.limit
-            length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > limit:
-                response = JSONResponse({"detail": f"request body over {limit} bytes"},
-                                        status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if scope["path"].endswith("/recordings") else self.limit
+        length = dict(scope["headers"]).get(b"content-length")
+        if length and length.isdigit() and int(length) > limit:
+            await self._refuse(limit, scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        async def noted_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, noted_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(limit, scope, receive, send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope, receive, send) -> None:
+        response = JSONResponse({"detail": BodyTooLarge(limit).detail}, status_code=413)
+        await response(scope, receive, send)
 
 
 def create_app(trainer: Trainer, lang: str = "ru",
-               speech: TranscriptionService | None = None) -> FastAPI:
-    """The web trainer for one deck and database, serving the local user."""
+               speech: TranscriptionService | None = None,
+               allowed_hosts: Sequence[str] | None = None) -> FastAPI:
+    """The web trainer for one deck and database, serving the local user.
+
+    allowed_hosts are the Host names it answers (None: any, as for tests; `serve` passes them).
+    """
     from razbor.web import api, pages, recordings
 
     @asynccontextmanager
@@ -68,6 +133,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.state.speech = speech
     app.state.user_id = trainer.user()
     app.state.default_lang = lang
+    app.state.labs = LabCache()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["markdown"] = render_markdown
     templates.env.globals["titles"] = {card.id: card.title for card in trainer.deck}
@@ -91,11 +157,17 @@ def create_app(trainer: Trainer, lang: str = "ru",
 
     @app.exception_handler(PracticeError)
     async def practice_error(request: Request, error: PracticeError):
+        message = brief(str(error), MAX_MESSAGE_CHARS)
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(error)}, status_code=status_of(error))
-        return render(request, "error.html", {"message": str(error)},
+            return JSONResponse({"detail": message}, status_code=status_of(error))
+        return render(request, "error.html", {"message": message},
                       status_code=status_of(error))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError):
+        return JSONResponse({"detail": validation_problems(error)}, status_code=422)
+
+    install_security(app, allowed_hosts)
     return app
 
 

@@ -62,6 +62,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "run_lab": {"ru": "Проверить утверждения в лаборатории", "en": "Check the claims in a lab"},
     "lab": {"ru": "Лаборатория", "en": "Lab"},
     "lab_cli": {"ru": "То же в терминале:", "en": "The same in a terminal:"},
+    "lab_computing": {"ru": "Лаборатория считает… Страница обновится сама.",
+                      "en": "The lab is computing… This page reloads by itself."},
     "stop_recording": {"ru": "Остановить запись", "en": "Stop recording"},
     "upload_audio": {"ru": "или загрузите запись:", "en": "or upload a recording:"},
     "upload": {"ru": "Загрузить", "en": "Upload"},

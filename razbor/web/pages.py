@@ -9,12 +9,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import URL
 
-from razbor.practice import InvalidInput, NotFound, Trainer
+from razbor.practice import InvalidInput, Locked, NotFound, Trainer
 from razbor.speech.whisper import speech_installed
 from razbor.web.app import render
 from razbor.web.feedback_view import feedback_view
 
 router = APIRouter(include_in_schema=False)
+LAB_SEED = 0
 
 
 def _trainer(request: Request) -> tuple[Trainer, int]:
@@ -161,14 +162,19 @@ def save_settings(request: Request, recording: Annotated[str, Form()] = "off",
 
 @router.get("/cards/{card_id}/lab")
 def lab_page(request: Request, card_id: str):
-    from razbor.labs import LabUnavailable, run_lab
+    """A card's lab, once the user has attempted the card: its claims give the answer away.
 
-    trainer, _ = _trainer(request)
+    The lab runs in the background once per lab; until it is done the page says so and
+    reloads itself.
+    """
+    trainer, user_id = _trainer(request)
+    try:
+        trainer.analysis_of_card(user_id, card_id)
+    except Locked as error:
+        raise Locked("make an attempt at this card before opening its lab") from error
     card = trainer.card(card_id)
     if not card.lab:
         raise NotFound(f"card {card_id!r} has no lab")
-    try:
-        result, missing = run_lab(card.lab), ""
-    except LabUnavailable as error:
-        result, missing = None, str(error)
-    return render(request, "lab.html", {"card": card, "result": result, "missing": missing})
+    outcome = request.app.state.labs.outcome(card.lab, LAB_SEED)
+    return render(request, "lab.html", {"card": card, "outcome": outcome},
+                  status_code=200 if outcome else 202)

@@ -14,11 +14,18 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from razbor.practice import NotFound
-from razbor.speech.audio import AudioRejected
+from razbor.speech.audio import ACCEPTED_CONTAINERS, AUDIO_TYPES, AudioRejected
+from razbor.storage import RecordingRecord
 from razbor.transcription import Busy, TranscriptionService
+from razbor.web.api import RowId
 from razbor.web.app import render
 
 router = APIRouter()
+SUFFIXES = dict(ACCEPTED_CONTAINERS.values())
+# The audio is the one thing served that a client wrote: whatever it holds must not render as a
+# page of this origin, even when opened directly.
+AUDIO_HEADERS = {"X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "sandbox; default-src 'none'"}
 
 
 class RecordingOut(BaseModel):
@@ -50,8 +57,7 @@ def _out(recording) -> RecordingOut:
 def _submit(request: Request, card_id: str, audio: UploadFile):
     service = _service(request)
     try:
-        return service.submit(request.app.state.user_id, card_id, audio.file,
-                              audio.filename or "", audio.content_type or "")
+        return service.submit(request.app.state.user_id, card_id, audio.file)
     except AudioRejected as error:
         return JSONResponse({"detail": str(error)}, status_code=error.status)
     except Busy as error:
@@ -69,7 +75,7 @@ def upload_recording(request: Request, card_id: str,
 
 @router.get("/api/recordings/{recording_id}", tags=["speech"],
             summary="Transcription state, progress and, when done, the transcript")
-def recording_status(request: Request, recording_id: int) -> RecordingOut:
+def recording_status(request: Request, recording_id: RowId) -> RecordingOut:
     service = _service(request)
     return _out(service.recording(request.app.state.user_id, recording_id))
 
@@ -86,7 +92,7 @@ def upload_form(request: Request, card_id: str, audio: Annotated[UploadFile, Fil
 
 
 @router.get("/recordings/{recording_id}", include_in_schema=False)
-def recording_page(request: Request, recording_id: int, topic: str = ""):
+def recording_page(request: Request, recording_id: RowId, topic: str = ""):
     service = _service(request)
     recording = service.recording(request.app.state.user_id, recording_id)
     card = request.app.state.trainer.card(recording.card_id)
@@ -99,7 +105,21 @@ def recording_page(request: Request, recording_id: int, topic: str = ""):
 
 
 @router.get("/recordings/{recording_id}/audio", include_in_schema=False)
-def recording_audio(request: Request, recording_id: int):
+def recording_audio(request: Request, recording_id: RowId):
+    """The recording as a download that still plays in <audio>, inert if opened as a page."""
     service = _service(request)
     recording = service.recording(request.app.state.user_id, recording_id)
-    return FileResponse(service.audio_path(recording), media_type=recording.mime)
+    mime = served_type(recording)
+    return FileResponse(service.audio_path(recording), media_type=mime, headers=AUDIO_HEADERS,
+                        filename=f"recording-{recording.id}{SUFFIXES.get(mime, '.audio')}",
+                        content_disposition_type="attachment")
+
+
+def served_type(recording: RecordingRecord) -> str:
+    """The stored type if it is an accepted audio type, else application/octet-stream.
+
+    Recordings uploaded before the server decided the type keep what the client declared,
+    which may be anything (text/html included); parameters such as ;codecs=opus are dropped.
+    """
+    mime = recording.mime.split(";")[0].strip().lower()
+    return mime if mime in AUDIO_TYPES else "application/octet-stream"
