@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 DEFAULT_INSTRUCTION = (
@@ -42,6 +43,17 @@ class Rubric:
         return [point.id for point in self.key_points] + [m.id for m in self.mistakes]
 
 
+MARKUP = re.compile(r"[*_`#>$]|\[|\]\([^)]*\)")
+CLAIM_END = re.compile(r"(?<=[.!?;])\s+|\n\s*[-*•]\s+|\n{2,}")
+
+
+def _claims_of(markdown: str) -> list[str]:
+    """The sentences and bullet items of a short answer, without Markdown marks."""
+    plain = MARKUP.sub("", markdown)
+    return [claim.strip(" -•\n") for claim in CLAIM_END.split(plain)
+            if len(claim.split()) >= 3]
+
+
 @dataclass(frozen=True)
 class Card:
     """A question and everything the trainer shows after the attempt.
@@ -63,6 +75,17 @@ class Card:
     related: tuple[str, ...] = ()
     lab: str = ""
     source: str = ""
+
+    @property
+    def gradable_rubric(self) -> Rubric:
+        """The rubric an attempt is graded against: the authored one, or, for a card with no
+        key points (an imported note, a quick card of the user's), each sentence of its short
+        answer as an implicit key point."""
+        if self.rubric.key_points:
+            return self.rubric
+        claims = _claims_of(self.short_answer)
+        return Rubric(tuple(KeyPoint(f"{self.id}.answer.{number}", claim)
+                            for number, claim in enumerate(claims, start=1)), self.rubric.mistakes)
 
     @property
     def topic(self) -> str:

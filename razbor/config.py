@@ -60,8 +60,9 @@ class Settings:
     fuzz: bool = _setting(True, "Spread review dates slightly (FSRS fuzzing)")
     max_attempt_chars: int = _setting(50_000, "Longest accepted attempt, in characters")
     lang: str = _setting("ru", "Interface language: ru or en")
-    grader: str = _setting("rules", "Attempt grader: rules (built in), embedding or llm "
-                                    "(fall back to rules)")
+    grader: str = _setting("semantic", "Attempt grader: semantic (built in), rules (the "
+                                       "match hints alone), embedding or llm (fall back to "
+                                       "rules)")
     embedding_model: str = _setting("", "sentence-transformers model path or name, for "
                                         "--grader embedding")
     llm_url: str = _setting("", "Base URL of an OpenAI-compatible API, for --grader llm")

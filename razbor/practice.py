@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from razbor.cards import Card, Deck
-from razbor.grading import Feedback, RuleGrader
+from razbor.grading import Feedback, SemanticGrader
 from razbor.grading.backends import Grader
 from razbor.scheduling import Planner, Rating, require_utc
 from razbor.speech.delivery import delivery_report
@@ -63,7 +63,7 @@ class Trainer:
         self.deck = deck
         self.store = store
         self.planner = planner or Planner()
-        self.grader = grader or RuleGrader()
+        self.grader = grader or SemanticGrader()
         self.max_attempt_chars = max_attempt_chars
         self.clock = clock
         self.versions = store.sync_deck(deck, clock())

@@ -64,8 +64,8 @@ def _read_rating(console: Console, suggested: int = 0) -> Rating:
 
 def _print_feedback(console: Console, card, text: str, feedback: Feedback) -> None:
     """The checklist: covered points with their words from the attempt, missed ones, mistakes."""
-    statements = {item.id: item.text for item in (*card.rubric.key_points,
-                                                  *card.rubric.mistakes)}
+    statements = {item.id: item.text for item in (*card.gradable_rubric.key_points,
+                                                  *card.gradable_rubric.mistakes)}
     covered = sum(point.covered for point in feedback.key_points)
     console.print(Rule(f"Разбор попытки / feedback: {covered}/{len(feedback.key_points)}",
                        align="left"))

@@ -124,7 +124,7 @@ def taken_by(command: str) -> set[str]:
     ("RAZBOR_LANG", "de", "RAZBOR_LANG: 'de' is not one of ru, en (fix: use one of them)"),
     ("RAZBOR_NEW_PER_DAY", "many", "RAZBOR_NEW_PER_DAY: expected a whole number, got 'many'"),
     ("RAZBOR_DESIRED_RETENTION", "0.5", "RAZBOR_DESIRED_RETENTION: 0.5 is not between 0.70"),
-    ("RAZBOR_GRADER", "rulez", "RAZBOR_GRADER: 'rulez' is not one of rules, embedding, llm"),
+    ("RAZBOR_GRADER", "rulez", "RAZBOR_GRADER: 'rulez' is not one of semantic, rules, embedding, llm"),
 ])
 def test_a_bad_environment_variable_is_named(variable, value, message):
     command = ["serve", "--port", str(free_port())] if variable == "RAZBOR_LANG" else ["practice"]

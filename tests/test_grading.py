@@ -227,3 +227,53 @@ def test_the_embedding_backend_loads_a_local_sentence_transformers_model(monkeyp
     assert feedback.backend == "embedding" and feedback.notice == ""
     assert "auc.ranking" in feedback.covered_ids() and len(feedback.covered_ids()) == 1
     assert feedback.mistake_ids() == []
+
+
+def without_hints(card_id: str):
+    """A card as a user would write it: statements only, no `match` patterns."""
+    from dataclasses import replace
+
+    card = DECK.get(card_id)
+    rubric = card.rubric
+    return replace(card, rubric=replace(
+        rubric, key_points=tuple(replace(p, match=()) for p in rubric.key_points),
+        mistakes=tuple(replace(m, match=()) for m in rubric.mistakes)))
+
+
+def test_a_card_without_hints_is_graded_from_its_statements_in_russian_too():
+    card = without_hints("batchnorm")
+    russian = ("На инференсе слой берёт накопленные за обучение среднее и дисперсию, "
+               "а не статистику текущего батча.")
+    assert "bn.inference" in grade(card, russian).covered_ids()
+    english = ("When predicting, BatchNorm switches to the moving averages of the statistics it "
+               "tracked during training.")
+    assert "bn.inference" in grade(card, english).covered_ids()
+
+
+@pytest.mark.parametrize("text", [
+    "Может, на инференсе берут running mean и running variance?",
+    "At inference do we use the running statistics collected during training?",
+    "running mean, running variance, inference, gamma, beta",
+    "На инференсе накопленные статистики здесь не нужны, это неважно.",
+])
+def test_a_question_a_dismissal_or_a_keyword_list_covers_nothing(text):
+    assert grade(without_hints("batchnorm"), text).covered_ids() == []
+
+
+def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
+    from dataclasses import replace
+
+    from razbor.cards import Rubric
+
+    card = replace(DECK.get("roc-auc"), rubric=Rubric())
+    implicit = card.gradable_rubric.key_points
+    assert len(implicit) >= 2 and implicit[0].id == "roc-auc.answer.1"
+    feedback = grade(card, "AUC — это вероятность того, что случайный положительный пример "
+                           "получит скор выше случайного отрицательного.")
+    assert feedback.covered_ids() and set(feedback.covered_ids()) <= {p.id for p in implicit}
+
+
+def test_the_semantic_grader_is_the_default_and_keeps_hints_as_a_boost():
+    assert grade(DECK.get("batchnorm"), "x").backend == "semantic"
+    assert make_grader(GraderSettings()).name == "semantic"
+    assert make_grader(GraderSettings("rules")).name == "rules"

@@ -5,6 +5,7 @@ One small interface, `grade(card, text) -> Feedback`, pure: no database and no w
 
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.rules import RuleGrader
+from razbor.grading.semantic import SemanticGrader
 
 _default = None
 
@@ -13,8 +14,9 @@ def grade(card, text: str) -> Feedback:
     """Grade an attempt with the embedded default backend."""
     global _default
     if _default is None:
-        _default = RuleGrader()
+        _default = SemanticGrader()
     return _default.grade(card, text)
 
 
-__all__ = ["Feedback", "MistakeResult", "PointResult", "RuleGrader", "grade", "suggest_rating"]
+__all__ = ["Feedback", "MistakeResult", "PointResult", "RuleGrader", "SemanticGrader", "grade",
+           "suggest_rating"]

@@ -8,8 +8,9 @@ from typing import Protocol
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback
 from razbor.grading.rules import RuleGrader
+from razbor.grading.semantic import SemanticGrader
 
-BACKENDS = ("rules", "embedding", "llm")
+BACKENDS = ("semantic", "rules", "embedding", "llm")
 
 
 class Grader(Protocol):
@@ -20,7 +21,7 @@ class Grader(Protocol):
 
 @dataclass(frozen=True)
 class GraderSettings:
-    backend: str = "rules"
+    backend: str = "semantic"
     embedding_model: str = ""
     llm_url: str = ""
     llm_model: str = ""
@@ -62,6 +63,8 @@ def make_grader(settings: GraderSettings | None = None) -> Grader:
     rules = RuleGrader()
     if settings.backend == "rules":
         return rules
+    if settings.backend == "semantic":
+        return SemanticGrader(rules=rules)
     if settings.backend not in BACKENDS:
         raise ValueError(f"grader backend must be one of {', '.join(BACKENDS)}")
     try:

@@ -49,7 +49,7 @@ class EmbeddingGrader:
         parts = [text[s.start:s.end] for s in sentences(text)]
         if not parts:
             return replace(base, backend=self.name)
-        statements = [point.text for point in card.rubric.key_points]
+        statements = [point.text for point in card.gradable_rubric.key_points]
         vectors = self.encoder.encode(parts + statements, normalize_embeddings=True)
         similarity = np.asarray(vectors[len(parts):] @ vectors[:len(parts)].T)
         ordered = np.sort(similarity, axis=0)

@@ -42,7 +42,7 @@ def load_labelled(path: Path, deck: Deck) -> list[Labelled]:
             card = deck.get(row["card"])
             if card is None:
                 raise EvalError(f"{path}:{number}: unknown card {row['card']!r}")
-            known = set(card.rubric.ids())
+            known = set(card.gradable_rubric.ids())
             labels = set(row.get("covered", [])) | set(row.get("mistakes", []))
             if labels - known:
                 raise EvalError(f"{path}:{number}: ids {sorted(labels - known)} are not in the "
@@ -85,10 +85,10 @@ def _slice_report(rows: list[tuple[Labelled, Feedback]], deck: Deck) -> dict:
     for gold, feedback in rows:
         card: Card = deck.get(gold.card)
         covered, asserted = set(feedback.covered_ids()), set(feedback.mistake_ids())
-        for point in card.rubric.key_points:
+        for point in card.gradable_rubric.key_points:
             for counts in (per_point[point.id], pooled_points):
                 counts.add(point.id in covered, point.id in gold.covered)
-        for mistake in card.rubric.mistakes:
+        for mistake in card.gradable_rubric.mistakes:
             for counts in (per_mistake[mistake.id], pooled_mistakes):
                 counts.add(mistake.id in asserted, mistake.id in gold.mistakes)
     scored = [c.f1() for c in per_point.values() if c.tp + c.fp + c.fn]

@@ -34,8 +34,8 @@ class LLMJudge:
         self.timeout = timeout
 
     def _prompt(self, card: Card, text: str) -> str:
-        points = "\n".join(f"- {p.id}: {p.text}" for p in card.rubric.key_points)
-        mistakes = "\n".join(f"- {m.id}: {m.text}" for m in card.rubric.mistakes)
+        points = "\n".join(f"- {p.id}: {p.text}" for p in card.gradable_rubric.key_points)
+        mistakes = "\n".join(f"- {m.id}: {m.text}" for m in card.gradable_rubric.mistakes)
         return (f"Question: {card.title}\n\nKey points:\n{points}\n\nTypical mistakes:\n"
                 f"{mistakes}\n\nAnswer:\n<<<\n{text}\n>>>")
 
@@ -52,10 +52,10 @@ class LLMJudge:
         evidence = verdict.get("evidence", {}) or {}
         points = tuple(PointResult(p.id, p.id in covered, 0.8 if p.id in covered else 0.2,
                                    _spans(text, evidence.get(p.id)))
-                       for p in card.rubric.key_points)
+                       for p in card.gradable_rubric.key_points)
         mistakes = tuple(MistakeResult(m.id, m.id in asserted, 0.8 if m.id in asserted else 0.2,
                                        _spans(text, evidence.get(m.id)))
-                         for m in card.rubric.mistakes)
+                         for m in card.gradable_rubric.mistakes)
         return Feedback(card.id, self.name, points, mistakes,
                         suggested_rating=suggest_rating(points, mistakes))
 

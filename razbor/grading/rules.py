@@ -34,9 +34,9 @@ class RuleGrader:
 
     def grade(self, card: Card, text: str) -> Feedback:
         found = sentences(text)
-        points = tuple(self._point(item.id, item.match, found) for item in card.rubric.key_points)
-        mistakes = tuple(self._mistake(item.id, item.match, found)
-                         for item in card.rubric.mistakes)
+        rubric = card.gradable_rubric
+        points = tuple(self._point(item.id, item.match, found) for item in rubric.key_points)
+        mistakes = tuple(self._mistake(item.id, item.match, found) for item in rubric.mistakes)
         return Feedback(card.id, self.name, points, mistakes,
                         suggested_rating=suggest_rating(points, mistakes))
 

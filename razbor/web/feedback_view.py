@@ -58,8 +58,8 @@ def segments(text: str, spans: list[tuple[int, int]]) -> tuple[Segment, ...]:
 def feedback_view(card: Card, text: str, feedback: Feedback | None) -> FeedbackView | None:
     if feedback is None:
         return None
-    statements = {item.id: item.text for item in (*card.rubric.key_points,
-                                                  *card.rubric.mistakes)}
+    statements = {item.id: item.text for item in (*card.gradable_rubric.key_points,
+                                                  *card.gradable_rubric.mistakes)}
 
     def quotes(evidence) -> tuple[str, ...]:
         return tuple(text[start:end] for start, end in evidence)
