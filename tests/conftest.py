@@ -17,6 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from razbor.cards import Deck
 from razbor.decks import load_deck
@@ -40,6 +41,7 @@ def pytest_configure(config) -> None:
     config.razbor_home = home
     for variable in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
         os.environ[variable] = str(home / variable.lower())
+    set_hypothesis_home_dir(str(home / "hypothesis"))
     settings.register_profile("razbor", database=None)
     settings.load_profile("razbor")
 
