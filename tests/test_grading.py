@@ -188,6 +188,20 @@ def test_the_llm_judge_speaks_the_openai_chat_api(judge_url):
     assert text[start:end] == "random positive"
 
 
+def test_the_llm_judge_is_held_to_the_same_stance_checks(judge_url):
+    JudgeServer.reply = json.dumps({
+        "covered": ["auc.ranking", "auc.binarized"], "mistakes": ["auc.m.imbalance_robust"],
+        "evidence": {"auc.ranking": "random positive outranks a random negative",
+                     "auc.binarized": "hard labels",
+                     "auc.m.imbalance_robust": "robust to class imbalance"}})
+    grader = make_grader(GraderSettings("llm", llm_url=judge_url, llm_model="m"))
+    text = ("Is AUC the chance that a random positive outranks a random negative? Thresholds, "
+            "hard labels, curves, areas. Never call it robust to class imbalance.")
+    feedback = grader.grade(DECK.get("roc-auc"), text)
+    assert feedback.backend == "llm"
+    assert feedback.covered_ids() == [] and feedback.mistake_ids() == []
+
+
 def test_a_failing_backend_falls_back_to_the_rules_with_a_notice(judge_url):
     JudgeServer.reply = "I cannot answer that."
     grader = make_grader(GraderSettings("llm", llm_url=judge_url, llm_model="m"))

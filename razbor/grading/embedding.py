@@ -16,6 +16,7 @@ import numpy as np
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, suggest_rating
 from razbor.grading.rules import RuleGrader
+from razbor.grading.semantic import asserted_at
 from razbor.grading.text import sentences
 
 THRESHOLD = 0.7
@@ -59,10 +60,11 @@ class EmbeddingGrader:
         for index, result in enumerate(base.key_points):
             row = similarity[index]
             clear = (row >= self.threshold) & (row == ordered[-1]) & (row - runner_up >= self.margin)
-            if not result.covered and clear.any():
-                best = int(np.argmax(np.where(clear, row, -1)))
+            best = int(np.argmax(np.where(clear, row, -1)))
+            evidence = ((found[best].start, found[best].end),)
+            if not result.covered and clear.any() and asserted_at(text, evidence):
                 result = replace(result, covered=True, confidence=round(float(row[best]), 2),
-                                 evidence=((found[best].start, found[best].end),))
+                                 evidence=evidence)
             points.append(result)
         points = tuple(points)
         return replace(base, backend=self.name, key_points=points,

@@ -1,6 +1,8 @@
 """An LLM judge over an OpenAI-compatible chat API (OpenAI, vLLM, Ollama, llama.cpp server).
 
-Optional and never required: it runs only when the settings name a base URL and a model.
+Optional and never required: it runs only when the settings name a base URL and a model. Its
+verdicts pass the same stance checks as the built-in grader: a point it quotes from a question,
+a dismissal or a bare list of terms, or a mistake it quotes from a warning, does not count.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import httpx
 
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
+from razbor.grading.semantic import asserted_at
 
 INSTRUCTIONS = """You grade an answer given in a machine-learning job interview.
 The answer may be in English, Russian, or Russian with English terms; it may be transcribed
@@ -50,11 +53,14 @@ class LLMJudge:
         verdict = _json_object(content)
         covered, asserted = set(verdict.get("covered", [])), set(verdict.get("mistakes", []))
         evidence = verdict.get("evidence", {}) or {}
+        spans = {item_id: _spans(text, evidence.get(item_id)) for item_id in covered | asserted}
+        covered = {i for i in covered if asserted_at(text, spans[i])}
+        asserted = {i for i in asserted if asserted_at(text, spans[i], mistake=True)}
         points = tuple(PointResult(p.id, p.id in covered, 0.8 if p.id in covered else 0.2,
-                                   _spans(text, evidence.get(p.id)))
+                                   spans.get(p.id, ()) if p.id in covered else ())
                        for p in card.gradable_rubric.key_points)
         mistakes = tuple(MistakeResult(m.id, m.id in asserted, 0.8 if m.id in asserted else 0.2,
-                                       _spans(text, evidence.get(m.id)))
+                                       spans.get(m.id, ()) if m.id in asserted else ())
                          for m in card.gradable_rubric.mistakes)
         return Feedback(card.id, self.name, points, mistakes,
                         suggested_rating=suggest_rating(points, mistakes))

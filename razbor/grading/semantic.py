@@ -15,7 +15,7 @@ import re
 import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Protocol
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.rules import RuleGrader
-from razbor.grading.text import phrase_stems, sentences, stems_match
+from razbor.grading.text import phrase_stems, sentences, stem, stems_match
 
 # A statement's score on a stretch of the attempt is its similarity plus its lead over the
 # card's closest other statement: 2·sim − rival. The lead tells "states this point" from "is
@@ -46,6 +46,11 @@ DISMISSAL = re.compile(
     r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м)",
     re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
+NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+NEGATED_WORDS = 2
+# A claim split over two sentences is a short one; two long sentences each stand alone.
+PAIR_WORDS = 30
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
 WARNING = re.compile(
     r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
@@ -94,10 +99,8 @@ def units(text: str) -> list[Unit]:
     A clause inherits its sentence's stance: part of a question or of a dismissal asserts
     nothing either.
     """
-    parsed = sentences(text)
-    negated = [(token.start, token.stem) for sentence in parsed for token in sentence.tokens
-               if token.negated]
-    found = [(sentence.start, sentence.end) for sentence in parsed]
+    negated = _negated_words(text)
+    found = [(sentence.start, sentence.end) for sentence in sentences(text)]
     marked: dict[tuple[int, int], Unit] = {}
     for start, end in found:
         sentence = _unit(text, start, end)
@@ -108,11 +111,22 @@ def units(text: str) -> list[Unit]:
                 clause.text, clause_start, clause_end, clause.asserts and sentence.asserts,
                 clause.dismisses or sentence.dismisses, clause.warns or sentence.warns)
     for first, second in pairwise(found):
-        pair = _unit(text, first[0], second[1])
-        marked.setdefault((first[0], second[1]), pair)
+        if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
+            marked.setdefault((first[0], second[1]), _unit(text, first[0], second[1]))
     return [replace(unit, negated_stems=frozenset(stem for at, stem in negated
                                                   if unit.start <= at < unit.end))
             for unit in (marked[key] for key in sorted(marked))]
+
+
+def _negated_words(text: str) -> list[tuple[int, str]]:
+    """(offset, stem) of the words a negator directly governs: the two after it ("do not
+    use running …", "не берём среднее")."""
+    found = []
+    for negator in NEGATOR.finditer(text):
+        following = WORD.finditer(text, negator.end())
+        for word in islice(following, NEGATED_WORDS):
+            found.append((word.start(), stem(word.group().lower())))
+    return found
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -206,6 +220,18 @@ class SemanticGrader:
 
 def _claims(unit: Unit) -> bool:
     return unit.asserts and not unit.dismisses
+
+
+def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = False) -> bool:
+    """Whether the attempt asserts what lies at these spans, for any backend's verdict: not in
+    a question or a bare list of terms, nor (for a key point) in a dismissal or (for a mistake)
+    in a warning. A verdict with no span in the text cannot be checked and stands."""
+    usable = _claims_unwarned if mistake else _claims
+    holding = [unit for unit in units(text)
+               if any(unit.start <= start and end <= unit.end for start, end in spans)]
+    if not holding:
+        return True
+    return usable(min(holding, key=lambda unit: unit.end - unit.start))
 
 
 def _denies(unit: Unit, stems: frozenset[str]) -> bool:
