@@ -12,6 +12,9 @@ from razbor.decks.problems import Problem
 from razbor.grading.lexicon import default_lexicon
 from razbor.grading.patterns import PatternError, compile_pattern
 
+# libyaml's parser where PyYAML was built with it: the same safe loading, several times faster.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SECTION_HEADINGS = {
     "короткий ответ": "short_answer",
     "short answer": "short_answer",
@@ -76,8 +79,8 @@ class _CardFile:
 
     def _load_front_matter(self, text: str) -> dict | None:
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            meta = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=SAFE_LOADER)
+            meta = yaml.load(text, Loader=SAFE_LOADER)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 2 if mark else 1

@@ -49,7 +49,7 @@ class Lexicon:
         return [stems] if stems else []
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """A YAML loader that refuses a concept defined twice (YAML would keep only the last)."""
 
     def construct_mapping(self, node, deep=False):
@@ -61,7 +61,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def load_lexicon(text: str) -> Lexicon:
-    return Lexicon(yaml.load(text, Loader=_UniqueKeyLoader))  # a SafeLoader subclass: safe
+    return Lexicon(yaml.load(text, Loader=_UniqueKeyLoader))  # a safe loader subclass
 
 
 @lru_cache(maxsize=1)
