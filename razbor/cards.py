@@ -72,6 +72,7 @@ class Card:
     interview: str
     instruction: str = DEFAULT_INSTRUCTION
     rubric: Rubric = field(default_factory=Rubric)
+    question: str = ""
     related: tuple[str, ...] = ()
     lab: str = ""
     source: str = ""
@@ -98,6 +99,8 @@ class Card:
         data.pop("source")
         data["topics"] = list(self.topics)
         data["related"] = list(self.related)
+        if not self.question:
+            del data["question"]  # cards without one keep the digest they always had
         return data
 
     @classmethod
@@ -115,6 +118,7 @@ class Card:
             interview=data["interview"],
             instruction=data.get("instruction") or DEFAULT_INSTRUCTION,
             related=tuple(data.get("related", ())), lab=data.get("lab", ""),
+            question=data.get("question", ""),
             rubric=Rubric(
                 key_points=tuple(KeyPoint(kp["id"], kp["text"], tuple(kp.get("match", ())))
                                  for kp in rubric.get("key_points", ())),
@@ -179,7 +183,8 @@ class Deck:
         for card in self.cards:
             if topic and topic not in card.topics:
                 continue
-            haystack = " ".join((card.id, card.title, card.instruction, *card.topics)).casefold()
+            haystack = " ".join((card.id, card.title, card.question, card.instruction,
+                                 *card.topics)).casefold()
             if all(word in haystack for word in words):
                 found.append(card)
         return found

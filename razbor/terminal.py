@@ -149,7 +149,8 @@ def practice_round(trainer: Trainer, user_id: int, console: Console,
                       "Nothing is due now.")
         return False
     console.print(Rule(" · ".join(card.topics)))
-    console.print(Panel(f"[bold]{escape(card.title)}[/bold]\n\n{escape(card.instruction)}",
+    asked = f"\n{escape(card.question)}" if card.question else ""
+    console.print(Panel(f"[bold]{escape(card.title)}[/bold]{asked}\n\n{escape(card.instruction)}",
                         expand=False))
     console.print("[dim]Напишите попытку и закончите пустой строкой. Пустая первая строка — "
                   "«я ответил вслух». :q — выход.[/dim]")

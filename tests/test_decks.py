@@ -1,5 +1,6 @@
 """Card files and decks: what parses, and the exact place and fix of every error."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,13 @@ def test_dump_then_parse_gives_the_same_card(title, body, point, lang, difficult
     parsed, problems = parse_card(Path("c.md"), dump_card(card))
     assert problems == []
     assert parsed.to_dict() == card.to_dict()
+
+
+def test_a_card_may_word_the_interviewers_question_beyond_its_title(tmp_path):
+    asked = VALID.replace("title: Dropout при обучении и инференсе",
+                          "title: Dropout при обучении и инференсе\n"
+                          "question: Why does dropout need rescaling, and when is it off?")
+    card = load_deck(write_deck(tmp_path, {"t/dropout.md": asked})).get("dropout")
+    assert card.question == "Why does dropout need rescaling, and when is it off?"
+    again, _ = parse_card(Path(card.source), dump_card(card, ("t",)), ("t",))
+    assert again == card and card.content_hash() != replace(card, question="").content_hash()

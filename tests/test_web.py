@@ -42,7 +42,7 @@ def test_the_practice_page_does_not_send_the_analysis(client, sqlite_trainer):
     for secret in ("SyncBatchNorm gathers statistics", "Подробный разбор", "Типичные ошибки"):
         assert secret not in page
     assert client.get("/api/cards/batchnorm").json().keys() == {
-        "id", "title", "lang", "topics", "difficulty", "instruction"}
+        "id", "title", "question", "lang", "topics", "difficulty", "instruction"}
 
 
 def test_the_analysis_api_refuses_before_an_attempt_and_answers_after(client):

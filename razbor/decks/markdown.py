@@ -32,7 +32,7 @@ CANONICAL_HEADINGS = {
     "mistakes": "Типичные ошибки",
     "interview": "Как сказать на собеседовании",
 }
-FRONT_MATTER_KEYS = {"id", "title", "lang", "difficulty", "tags", "instruction", "rubric",
+FRONT_MATTER_KEYS = {"id", "title", "question", "lang", "difficulty", "tags", "instruction", "rubric",
                      "related", "lab"}
 REQUIRED_KEYS = ("id", "title", "lang", "difficulty")
 LANGUAGES = ("ru", "en")
@@ -153,6 +153,7 @@ class _CardFile:
         difficulty = self._difficulty(meta["difficulty"])
         tags = self._tags(meta.get("tags", []))
         instruction = self._text_field(meta, "instruction") if "instruction" in meta else ""
+        question = self._text_field(meta, "question") if "question" in meta else ""
         rubric = self._rubric(meta.get("rubric"))
         related = self._related(meta.get("related", []))
         lab = self._text_field(meta, "lab") if "lab" in meta else ""
@@ -164,7 +165,7 @@ class _CardFile:
             short_answer=sections["short_answer"][1], analysis=sections["analysis"][1],
             mistakes=sections["mistakes"][1], interview=sections["interview"][1],
             instruction=instruction or DEFAULT_INSTRUCTION, rubric=rubric, related=related,
-            lab=lab, source=str(self.path),
+            lab=lab, source=str(self.path), question=question,
         )
 
     def _card_id(self, value: object) -> str:
@@ -272,6 +273,8 @@ def dump_card(card: Card, folder_topics: tuple[str, ...] = ()) -> str:
     """The card as a card file; parse_card of the result gives the same card back."""
     meta: dict = {"id": card.id, "title": card.title, "lang": card.lang,
                   "difficulty": card.difficulty}
+    if card.question:
+        meta["question"] = card.question
     tags = [topic for topic in card.topics if topic not in folder_topics]
     if tags and tags != ["general"]:
         meta["tags"] = tags

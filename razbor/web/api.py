@@ -28,6 +28,8 @@ class CardOut(Strict):
 
     id: str
     title: str
+    question: str = Field(description="The interviewer's question, when the card words one "
+                                      "beyond its title")
     lang: str
     topics: list[str]
     difficulty: int
@@ -94,7 +96,8 @@ def _trainer(request: Request) -> tuple[Trainer, int]:
 
 
 def _card_out(card: Card) -> CardOut:
-    return CardOut(id=card.id, title=card.title, lang=card.lang, topics=list(card.topics),
+    return CardOut(id=card.id, title=card.title, question=card.question, lang=card.lang,
+                   topics=list(card.topics),
                    difficulty=card.difficulty, instruction=card.instruction)
 
 
