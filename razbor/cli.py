@@ -25,20 +25,19 @@ import tempfile
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from razbor.cards import Card
 from razbor.config import SETTINGS, SettingError, Settings
-from razbor.decks import DeckError, builtin_deck_path, check_deck, dump_card, parse_page
-from razbor.decks.page import attach_rubrics
 from razbor.grading.backends import BACKENDS
-from razbor.storage import StorageError, Store, export_records, import_records
-from razbor.storage.store import BadDatabaseURL
-from razbor.storage.transfer import NotAnExport, read_export
+
+if TYPE_CHECKING:
+    from razbor.cards import Card
+    from razbor.storage import Store
+
+# Each command imports what it needs when it runs: `razbor --help` and argument errors answer
+# at once instead of waiting for SQLAlchemy, numpy and the deck parser to load.
 
 OPTION_TYPES = {int: click.INT, float: click.FLOAT, str: click.STRING}
 
@@ -121,6 +120,10 @@ def settings_options(*used: str):
 def _library_errors(settings: Settings):
     """Deck, storage and late setting errors as messages; an unusable database URL names its
     setting."""
+    from razbor.decks import DeckError
+    from razbor.storage import StorageError
+    from razbor.storage.store import BadDatabaseURL
+
     try:
         yield
     except BadDatabaseURL as error:
@@ -138,6 +141,8 @@ def _open(settings: Settings, create: bool = True):
 
 
 def _open_store(settings: Settings, create: bool = True) -> Store:
+    from razbor.storage import Store
+
     with _library_errors(settings):
         return Store.open(settings.database_url, create=create)
 
@@ -250,6 +255,8 @@ def _check_address(host: str, port: int) -> None:
 @settings_options(*TRAINER, *RECORDING)
 def practice(settings: Settings, topic: str | None, voice: bool) -> None:
     """Practise in the terminal: attempt, analysis, rating, next card."""
+    from rich.console import Console
+
     from razbor.terminal import Microphone, run_practice
 
     trainer = _open(settings)
@@ -273,6 +280,8 @@ def practice(settings: Settings, topic: str | None, voice: bool) -> None:
 @settings_options(*DECK, *GRADING, *TRANSCRIBING)
 def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
     """Print the transcript and delivery report of an audio file."""
+    from rich.console import Console
+
     from razbor.grading import grade
     from razbor.speech.audio import AudioRejected, probe
     from razbor.speech.delivery import delivery_report
@@ -317,6 +326,8 @@ def _card(settings: Settings, card_id: str) -> Card:
 def check(deck: Path | None) -> None:
     """Validate a deck folder (default: the built-in deck): every problem as file:line with a
     fix."""
+    from razbor.decks import builtin_deck_path, check_deck
+
     deck = deck or builtin_deck_path()
     cards, problems = check_deck(deck)
     for problem in problems:
@@ -342,6 +353,9 @@ def import_group() -> None:
 @click.option("--force", is_flag=True, help="Overwrite existing card files")
 def import_page(file: Path, out: Path, topic: str, rubrics: Path | None, force: bool) -> None:
     """Turn a page in the original trainer's text format into card files."""
+    from razbor.decks import DeckError, dump_card, parse_page
+    from razbor.decks.page import attach_rubrics
+
     try:
         cards = parse_page(file, file.read_text(encoding="utf-8"))
     except DeckError as error:
@@ -365,6 +379,9 @@ def import_page(file: Path, out: Path, topic: str, rubrics: Path | None, force: 
 @settings_options(*STORAGE)
 def import_history(settings: Settings, file) -> None:
     """Load a JSON Lines export into an empty database."""
+    from razbor.storage import StorageError, import_records
+    from razbor.storage.transfer import NotAnExport, read_export
+
     try:
         records = read_export(file, file.name)
     except UnicodeDecodeError as error:
@@ -388,6 +405,8 @@ def import_history(settings: Settings, file) -> None:
 @settings_options(*STORAGE)
 def export(settings: Settings, output: Path) -> None:
     """Write all history (users, card versions, attempts, reviews) as JSON Lines."""
+    from razbor.storage import export_records
+
     if str(output) != "-" and not output.parent.is_dir():
         raise BadArgument(f"--output: the folder {output.parent} does not exist (fix: create it "
                           "or write elsewhere)")
@@ -420,6 +439,9 @@ def _write_whole(path: Path, lines: list[str]) -> None:
 @settings_options(*DECK)
 def lab_command(settings: Settings, name: str, seed: int) -> None:
     """Run the lab of a card (or a lab by name) and check its claims."""
+    from rich.console import Console
+    from rich.markup import escape
+
     from razbor.labs import LabUnavailable, lab_names, run_lab
 
     card = _load_deck(settings).get(name)
@@ -457,6 +479,8 @@ def grader() -> None:
 def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | None) -> None:
     """Score the grader on a JSON Lines file of labelled attempts (id, card, lang, text,
     covered, mistakes): precision, recall and F1 per key point and mistake, by language."""
+    from rich.console import Console
+
     from razbor.eval_report import print_report
     from razbor.grading.evaluate import EvalError, evaluate, load_labelled
 
@@ -508,6 +532,9 @@ def rebuild(settings: Settings) -> None:
 @settings_options(*STORAGE, *DECK, *SCHEDULING)
 def stats(settings: Settings, days: int) -> None:
     """Reviews per day, measured retention and progress per topic."""
+    from rich.console import Console
+    from rich.table import Table
+
     trainer = _open(settings, create=False)
     result = trainer.stats(trainer.user(), days=days)
     console = Console()

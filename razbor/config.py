@@ -12,17 +12,17 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
-from razbor.cards import Deck
-from razbor.decks import load_deck
-from razbor.grading.backends import BACKENDS, Grader, GraderSettings, make_grader
-from razbor.practice import Trainer
-from razbor.scheduling import Planner, SchedulerSettings
-from razbor.speech.whisper import WhisperTranscriber, speech_installed
-from razbor.storage import Store
-from razbor.transcription import TranscriptionService
+from razbor.grading.backends import BACKENDS, GraderSettings
+
+if TYPE_CHECKING:
+    from razbor.cards import Deck
+    from razbor.grading.backends import Grader
+    from razbor.practice import Trainer
+    from razbor.transcription import TranscriptionService
 
 
 def default_database_url() -> str:
@@ -126,6 +126,9 @@ class Settings:
 
         SettingError if the recordings folder cannot be made, rather than a failed startup.
         """
+        from razbor.speech.whisper import WhisperTranscriber, speech_installed
+        from razbor.transcription import TranscriptionService
+
         if not self.speech or not speech_installed():
             return None
         audio = Path(self.audio_dir or Path(platformdirs.user_data_dir("razbor")) / "audio")
@@ -140,6 +143,8 @@ class Settings:
             max_bytes=self.max_recording_mb * 1_000_000, language=self.speech_language)
 
     def make_grader(self) -> Grader:
+        from razbor.grading.backends import make_grader
+
         return make_grader(GraderSettings(self.grader, self.embedding_model, self.llm_url,
                                           self.llm_model, self.llm_key))
 
@@ -149,6 +154,8 @@ class Settings:
 
     def load_deck(self) -> Deck:
         """The deck named by the settings (the built-in one by default); DeckError if broken."""
+        from razbor.decks import load_deck
+
         return load_deck(Path(self.deck).expanduser() if self.deck else None)
 
     def open_trainer(self, create: bool = True) -> Trainer:
@@ -156,6 +163,10 @@ class Settings:
 
         With create=False a missing SQLite file is refused rather than made empty.
         """
+        from razbor.practice import Trainer
+        from razbor.scheduling import Planner, SchedulerSettings
+        from razbor.storage import Store
+
         deck = self.load_deck()
         store = Store.open(self.database_url, create=create)
         planner = Planner(SchedulerSettings(desired_retention=self.desired_retention,

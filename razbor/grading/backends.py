@@ -7,8 +7,6 @@ from typing import Protocol
 
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback
-from razbor.grading.rules import RuleGrader
-from razbor.grading.semantic import SemanticGrader
 
 BACKENDS = ("semantic", "rules", "embedding", "llm")
 
@@ -59,6 +57,9 @@ class BrokenBackend:
 
 def make_grader(settings: GraderSettings | None = None) -> Grader:
     """The grader the settings ask for; anything but the rules is wrapped in a fallback."""
+    from razbor.grading.rules import RuleGrader
+    from razbor.grading.semantic import SemanticGrader
+
     settings = settings or GraderSettings()
     rules = RuleGrader()
     if settings.backend == "rules":

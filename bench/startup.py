@@ -1,0 +1,46 @@
+"""How fast razbor answers before any real work: `python bench/startup.py`.
+
+Prints the median wall time of `razbor --help` in a new process (target 0.3 s) and of loading
+the built-in deck in a warm process (target 100 ms for 200 cards, so the figure is also given
+per 200 cards), each with its ratio to the target.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HELP_TARGET_S = 0.3
+DECK_TARGET_S_PER_200 = 0.1
+
+
+def median_seconds(action, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    command = [shutil.which("razbor") or sys.executable, "--help"]
+    if not shutil.which("razbor"):
+        command = [sys.executable, "-m", "razbor.cli", "--help"]
+    help_time = median_seconds(lambda: subprocess.run(command, capture_output=True, check=True), 10)
+    print(f"razbor --help        {help_time * 1000:8.1f} ms   ratio to 0.3 s: {help_time / HELP_TARGET_S:.2f}")
+
+    from razbor.decks import builtin_deck_path, load_deck
+
+    cards = len(load_deck())
+    deck_time = median_seconds(lambda: load_deck(builtin_deck_path()), 5)
+    per_200 = deck_time * 200 / cards
+    print(f"built-in deck load   {deck_time * 1000:8.1f} ms   {cards} cards, {per_200 * 1000:.1f} ms per 200 "
+          f"cards, ratio to 100 ms: {per_200 / DECK_TARGET_S_PER_200:.2f}")
+
+
+if __name__ == "__main__":
+    main()
