@@ -27,11 +27,11 @@ def median_seconds(action, repeats: int) -> float:
 
 
 def main() -> None:
-    command = [shutil.which("razbor") or sys.executable, "--help"]
-    if not shutil.which("razbor"):
-        command = [sys.executable, "-m", "razbor.cli", "--help"]
+    installed = shutil.which("razbor")
+    command = [installed, "--help"] if installed else [sys.executable, "-m", "razbor.cli", "--help"]
     help_time = median_seconds(lambda: subprocess.run(command, capture_output=True, check=True), 10)
-    print(f"razbor --help        {help_time * 1000:8.1f} ms   ratio to 0.3 s: {help_time / HELP_TARGET_S:.2f}")
+    print(f"razbor --help        {help_time * 1000:8.1f} ms   "
+          f"ratio to 0.3 s: {help_time / HELP_TARGET_S:.2f}")
 
     from razbor.decks import builtin_deck_path, load_deck
 
