@@ -10,12 +10,12 @@ from razbor.rendering import render_markdown
 from .conftest import SEED_IDS
 
 TOPICS = ("classical-ml", "metrics", "deep-learning", "architectures", "distributed",
-          "statistics", "system-design")
+          "statistics", "system-design", "probability", "llm-training", "llm-inference", "mlops")
 DECK = load_deck()
 
 
-def test_the_deck_has_sixty_cards_beyond_the_seed_and_five_per_topic():
-    assert len([c for c in DECK if c.id not in SEED_IDS]) >= 60
+def test_the_deck_has_over_a_hundred_cards_beyond_the_seed_and_five_per_main_topic():
+    assert len([c for c in DECK if c.id not in SEED_IDS]) >= 100
     per_topic = Counter(card.topic for card in DECK)
     assert all(per_topic[topic] >= 5 for topic in TOPICS), per_topic
 
