@@ -18,21 +18,31 @@ def roc_auc_trapezoid(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def roc_auc_pairs(labels: np.ndarray, scores: np.ndarray) -> float:
-    """P(random positive scores above random negative), ties counting one half (Mann-Whitney)."""
-    from scipy.stats import rankdata
+    """P(random positive scores above random negative), ties counting one half (Mann-Whitney).
 
-    ranks = rankdata(scores)
-    positives = labels.sum()
-    negatives = len(labels) - positives
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2)
-                 / (positives * negatives))
+    Counts, for every positive, the negatives below it and tied with it in the sorted negatives:
+    one sort instead of ranking everything, so a million negatives take milliseconds.
+    """
+    negatives = np.sort(scores[labels == 0])
+    positives = scores[labels == 1]
+    below = np.searchsorted(negatives, positives, side="left")
+    below_or_tied = np.searchsorted(negatives, positives, side="right")
+    return float((below + below_or_tied).sum() / 2 / (positives.size * negatives.size))
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    order = np.argsort(-scores, kind="stable")
-    hits = labels[order]
-    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(np.sum(precision * hits) / hits.sum())
+    """Step-wise sum of (R_k - R_{k-1}) P_k over thresholds, as on the card.
+
+    Tied scores form one threshold, so the order among ties cannot change the result and the
+    sort need not be stable (a stable sort of a million scores takes ten times longer).
+    """
+    order = np.argsort(-scores)
+    labels, scores = labels[order], scores[order]
+    last_of_each_score = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1]
+    hits = np.cumsum(labels)[last_of_each_score]
+    precision = hits / (last_of_each_score + 1)
+    recall_gained = np.diff(np.r_[0, hits]) / labels.sum()
+    return float(np.sum(recall_gained * precision))
 
 
 @lab("roc-auc", "ROC-AUC: area equals ranking probability; monotone invariance; binarisation")
@@ -60,11 +70,19 @@ def roc_auc(rng: np.random.Generator) -> list[Claim]:
 
 @lab("pr-auc-imbalance", "Rare positives: ROC-AUC stays high while precision collapses")
 def pr_auc_imbalance(rng: np.random.Generator) -> list[Claim]:
-    def sample(positives: int, negatives: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = np.r_[np.ones(positives, int), np.zeros(negatives, int)]
-        return labels, rng.normal(loc=labels * 2.0, scale=1.0)
+    """The rare set is the balanced one plus 999 times as many negatives from the same scorer.
 
-    balanced, rare = sample(1000, 1000), sample(100, 100_000)
+    Sharing the balanced samples cancels their sampling noise from the comparison: what is left
+    is the effect of the class ratio plus the noise of 1,000 negatives (standard error about
+    0.0045), so "barely moves" can be held to 0.02. Independent samples with the card's 100
+    positives would differ by noise of standard deviation 0.014 and fail that check one time in
+    seven.
+    """
+    positives, ratio = 1000, 1000
+    positive_scores = rng.normal(loc=2.0, scale=1.0, size=positives)
+    negative_scores = rng.normal(loc=0.0, scale=1.0, size=positives * ratio)
+    balanced = _scored(positive_scores, negative_scores[:positives])
+    rare = _scored(positive_scores, negative_scores)
     roc_balanced, roc_rare = roc_auc_pairs(*balanced), roc_auc_pairs(*rare)
     ap_balanced, ap_rare = average_precision(*balanced), average_precision(*rare)
     return [
@@ -73,6 +91,11 @@ def pr_auc_imbalance(rng: np.random.Generator) -> list[Claim]:
         check("Average precision (PR-AUC) collapses for the rare class",
               ap_rare < ap_balanced / 3, f"{ap_balanced:.3f} vs {ap_rare:.3f}"),
     ]
+
+
+def _scored(positive_scores: np.ndarray, negative_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.r_[np.ones(positive_scores.size, int), np.zeros(negative_scores.size, int)]
+    return labels, np.r_[positive_scores, negative_scores]
 
 
 @lab("calibration", "Calibration is not ranking: temperature changes log loss, not AUC")
