@@ -9,16 +9,28 @@ from razbor.rendering import render_markdown
 
 from .conftest import SEED_IDS
 
-TOPICS = ("classical-ml", "metrics", "deep-learning", "architectures", "distributed",
-          "statistics", "system-design", "probability", "llm-training", "llm-inference", "mlops")
+# The deck a 2026 interview asks for: at least this many cards per topic folder.
+TOPIC_MINIMUMS = {
+    "classical-ml": 18, "metrics": 12, "probability": 12, "statistics": 18, "causal": 5,
+    "deep-learning": 16, "architectures": 14, "llm-training": 12, "llm-inference": 14,
+    "generative": 8, "applied": 6, "distributed": 12, "mlops": 12, "recsys": 8, "time-series": 5,
+    "system-design": 16, "sql-coding": 8, "behavioural": 4,
+}
 DECK = load_deck()
 
 
-def test_the_deck_has_over_a_hundred_cards_beyond_the_seed_and_five_per_main_topic():
-    assert len([c for c in DECK if c.id not in SEED_IDS]) >= 100
+def test_the_deck_has_two_hundred_cards_spread_over_the_topics_interviews_ask():
+    assert len(DECK) >= 200
     per_topic = Counter(card.topic for card in DECK)
-    assert all(per_topic[topic] >= 5 for topic in TOPICS), per_topic
+    short = {topic: per_topic[topic] for topic, least in TOPIC_MINIMUMS.items()
+             if per_topic[topic] < least}
+    assert short == {}
 
+
+def test_the_newer_cards_word_the_interviewers_question_and_go_deep():
+    asked = [card for card in DECK if card.question]
+    assert len(asked) >= 130
+    assert all(card.question != card.title and len(card.analysis) >= 900 for card in asked)
 
 def test_check_passes_with_no_problems_at_all():
     _, problems = check_deck(builtin_deck_path())
