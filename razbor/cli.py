@@ -277,12 +277,14 @@ def practice(settings: Settings, topic: str | None, voice: bool) -> None:
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--card", "card_id", default=None, help="Grade the transcript against this card")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: transcript, words with timings, language, delivery "
+                   "and (with --card) feedback")
 @settings_options(*DECK, *GRADING, *TRANSCRIBING)
-def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
+def transcribe(settings: Settings, file: Path, card_id: str | None, as_json: bool) -> None:
     """Print the transcript and delivery report of an audio file."""
     from rich.console import Console
 
-    from razbor.grading import grade
     from razbor.speech.audio import AudioRejected, probe
     from razbor.speech.delivery import delivery_report
     from razbor.speech.transcript import SpeechUnavailable
@@ -295,22 +297,26 @@ def transcribe(settings: Settings, file: Path, card_id: str | None) -> None:
     except AudioRejected as error:
         raise BadArgument(f"{file}: {error} (fix: pass a speech recording ffmpeg can read, no "
                           "longer than --max-recording-seconds)") from error
-    console = Console(highlight=False)
     try:
         language = settings.speech_language if settings.speech_language in ("ru", "en") else None
         transcript = WhisperTranscriber(settings.speech_model).transcribe(file, language)
     except (AudioRejected, SpeechUnavailable) as error:
         raise click.ClickException(str(error)) from error
+    feedback = settings.make_grader().grade(card, transcript.text) if card else None
+    starts = [s[0] for p in feedback.key_points if p.covered for s in p.evidence] if feedback else []
+    delivery = delivery_report(transcript, min(starts) if starts else None).to_dict()
+    if as_json:
+        click.echo(json.dumps({**transcript.to_dict(), "delivery": delivery,
+                               "feedback": feedback.to_dict() if feedback else None},
+                              ensure_ascii=False))
+        return
+    console = Console(highlight=False)
     console.print(f"[bold]{transcript.language}[/bold], {transcript.duration:.1f} s")
     console.print(transcript.text, markup=False)
-    first_point = None
-    if card:
-        feedback = grade(card, transcript.text)
-        starts = [s[0] for p in feedback.key_points if p.covered for s in p.evidence]
-        first_point = min(starts) if starts else None
+    if feedback:
         console.print(f"key points covered: {', '.join(feedback.covered_ids()) or 'none'}; "
                       f"mistakes: {', '.join(feedback.mistake_ids()) or 'none'}")
-    print_delivery(console, delivery_report(transcript, first_point).to_dict())
+    print_delivery(console, delivery)
 
 
 def _card(settings: Settings, card_id: str) -> Card:

@@ -1,5 +1,6 @@
 """Speech: real synthesised clips through the bundled Whisper model, the queue, the HTTP flow."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -247,6 +248,17 @@ def test_transcribe_prints_transcript_delivery_and_feedback(clips):
     assert result.exit_code == 0, result.output
     assert "variance" in result.output.lower() and "words/min" in result.output
     assert "bn.stats" in result.output and "first key point" in result.output
+
+
+def test_transcribe_json_gives_scripts_words_delivery_and_feedback(clips):
+    result = CliRunner().invoke(main, ["transcribe", str(clips["en"]), "--card", "batchnorm",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["language"] == "en" and "variance" in report["text"].lower()
+    assert report["words"][0]["start"] < report["words"][-1]["end"] <= report["duration"] + 0.5
+    assert report["delivery"]["words"] == len(report["words"])
+    assert "bn.stats" in [p["id"] for p in report["feedback"]["key_points"] if p["covered"]]
 
 
 def test_transcribe_refuses_a_file_that_is_not_audio(tmp_path):
