@@ -57,14 +57,19 @@ def _load() -> dict[str, Lab]:
     from razbor.labs import (
         classical,
         distributed,
+        estimation,
+        experiments,
+        llm,
         metrics,
         networks,
         normalization,
         precision,
+        probability,
         statistics,
     )
 
-    del classical, distributed, metrics, networks, normalization, precision, statistics
+    del (classical, distributed, estimation, experiments, llm, metrics, networks, normalization,
+         precision, probability, statistics)
     return _REGISTRY
 
 
