@@ -488,17 +488,18 @@ def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | No
     from rich.console import Console
 
     from razbor.eval_report import print_report
-    from razbor.grading.evaluate import EvalError, evaluate, load_labelled
+    from razbor.grading.evaluate import EvalError, NotLabelledFile, evaluate, load_labelled
 
     if backend:
         try:
             settings = settings.override("grader", backend, "--backend")
         except SettingError as error:
             raise BadArgument(str(error)) from error
-    _refuse_lines_that_are_not_json(file)
     deck = _load_deck(settings)
     try:
         labelled = load_labelled(file, deck)
+    except NotLabelledFile as error:
+        raise BadArgument(str(error)) from error
     except EvalError as error:
         raise click.ClickException(str(error)) from error
     report = evaluate(labelled, deck, settings.make_grader().grade)
@@ -506,22 +507,6 @@ def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | No
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print_report(report, Console(highlight=False))
-
-
-def _refuse_lines_that_are_not_json(path: Path) -> None:
-    """A file of the wrong format is a bad argument; wrong labels inside it are not."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise BadArgument(f"{path}: not UTF-8 text (fix: pass a JSON Lines file of labelled "
-                          "attempts)") from error
-    for number, line in enumerate(lines, start=1):
-        try:
-            if line.strip():
-                json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BadArgument(f"{path}:{number}: not JSON ({error.msg}, column {error.colno}) "
-                              "(fix: pass a JSON Lines file of labelled attempts)") from error
 
 
 @main.command()

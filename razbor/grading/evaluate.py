@@ -21,6 +21,10 @@ class EvalError(ValueError):
     """A labelled file that cannot be scored: named line and reason."""
 
 
+class NotLabelledFile(EvalError):
+    """The file is not UTF-8 JSON Lines at all: the wrong file was given, not a wrong label."""
+
+
 @dataclass(frozen=True)
 class Labelled:
     id: str
@@ -32,13 +36,26 @@ class Labelled:
 
 
 def load_labelled(path: Path, deck: Deck) -> list[Labelled]:
-    """Read a JSON Lines file of labelled attempts, checking every id against the deck."""
+    """Read a JSON Lines file of labelled attempts, checking every id against the deck.
+
+    NotLabelledFile when the file is not UTF-8 JSON Lines at all; EvalError for a row that is
+    JSON but not a valid labelled attempt.
+    """
+    fix = "(fix: pass a JSON Lines file of labelled attempts)"
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise NotLabelledFile(f"{path}: not UTF-8 text {fix}") from error
     attempts = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise NotLabelledFile(f"{path}:{number}: not JSON ({error.msg}, column "
+                                  f"{error.colno}) {fix}") from error
+        try:
             card = deck.get(row["card"])
             if card is None:
                 raise EvalError(f"{path}:{number}: unknown card {row['card']!r}")
@@ -50,7 +67,7 @@ def load_labelled(path: Path, deck: Deck) -> list[Labelled]:
             attempts.append(Labelled(row["id"], row["card"], row["lang"], row["text"],
                                      frozenset(row.get("covered", [])),
                                      frozenset(row.get("mistakes", []))))
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (KeyError, TypeError) as error:
             raise EvalError(f"{path}:{number}: not a labelled attempt ({error})") from error
     return attempts
 
