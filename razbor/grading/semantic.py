@@ -166,12 +166,10 @@ class SemanticGrader:
 
     def grade(self, card: Card, text: str) -> Feedback:
         hinted = self.rules.grade(card, text)
-        parts = units(text)
-        rubric = _RubricVectors.of(card, self.encoder)
-        if not parts or not len(rubric.statements):
+        parts, rubric, scores = self._scored(card, text)
+        if scores is None:
             return Feedback(card.id, self.name, hinted.key_points, hinted.mistakes,
                             suggested_rating=hinted.suggested_rating)
-        scores = rubric.scores(self.encoder.encode([u.text for u in parts]))
         points = tuple(self._point(result, parts, scores[index], rubric.stems[index])
                        for index, result in enumerate(hinted.key_points))
         offset = len(hinted.key_points)
@@ -184,23 +182,29 @@ class SemanticGrader:
     def coverage(self, card: Card, text: str) -> list[float]:
         """For each key point, the best score of a part of the attempt that asserts it: a
         graded measure of how well it is covered (POINT_THRESHOLD and above counts)."""
+        count = len(card.gradable_rubric.key_points)
+        parts, rubric, scores = self._scored(card, text)
+        if scores is None:
+            return [0.0] * count
+        return [max((float(scores[index, column]) for column, unit in enumerate(parts)
+                     if _states(unit, rubric.stems[index])), default=0.0)
+                for index in range(count)]
+
+    def _scored(self, card: Card, text: str):
+        """The attempt's units, the card's statement vectors, and each statement's score on
+        each unit (None when there is nothing to compare)."""
         parts = units(text)
         rubric = _RubricVectors.of(card, self.encoder)
-        count = len(card.gradable_rubric.key_points)
-        if not parts or not count:
-            return [0.0] * count
-        scores = rubric.scores(self.encoder.encode([u.text for u in parts]))
-        return [max((float(scores[index, column]) for column, unit in enumerate(parts)
-                     if _claims(unit) and not _denies(unit, rubric.stems[index])), default=0.0)
-                for index in range(count)]
+        if not parts or not len(rubric.statements):
+            return parts, rubric, None
+        return parts, rubric, rubric.scores(self.encoder.encode([u.text for u in parts]))
 
     @staticmethod
     def _point(hinted: PointResult, parts: list[Unit], scores: np.ndarray,
                stems: frozenset[str]) -> PointResult:
         if hinted.covered and _supported(hinted.evidence, parts, scores, _claims):
             return hinted
-        found = _best(parts, scores, POINT_THRESHOLD,
-                      lambda unit: _claims(unit) and not _denies(unit, stems))
+        found = _best(parts, scores, POINT_THRESHOLD, lambda unit: _states(unit, stems))
         if found is None:
             return PointResult(hinted.id, False, 0.0)
         unit, score = found
@@ -232,6 +236,12 @@ def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = F
     if not holding:
         return True
     return usable(min(holding, key=lambda unit: unit.end - unit.start))
+
+
+def _states(unit: Unit, stems: frozenset[str]) -> bool:
+    """Whether the unit can state the statement with these stems: it asserts, and does not
+    negate the statement's own words."""
+    return _claims(unit) and not _denies(unit, stems)
 
 
 def _denies(unit: Unit, stems: frozenset[str]) -> bool:
