@@ -19,10 +19,6 @@ from razbor.speech.transcript import Transcript
 from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
-# Row ids are INTEGER columns: 32-bit on PostgreSQL (64 on SQLite, whose ids count up from 1 the
-# same way). A larger number names no row, and the databases refuse to compare it with an id, so
-# such ids are answered as not found before any query.
-MAX_ID = 2**31 - 1
 
 
 class PracticeError(Exception):
@@ -137,7 +133,7 @@ class Trainer:
     def _finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
         if recording_id is None:
             return None
-        recording = self.store.recording(recording_id) if 0 < recording_id <= MAX_ID else None
+        recording = self.store.recording(recording_id)
         if recording is None or recording.user_id != user_id:
             raise NotFound(f"no recording with id {recording_id}")
         if recording.card_id != card_id:
@@ -152,7 +148,7 @@ class Trainer:
         return Feedback.from_dict(attempt.feedback) if attempt.feedback else None
 
     def attempt(self, user_id: int, attempt_id: int) -> AttemptRecord:
-        attempt = self.store.attempt(attempt_id) if 0 < attempt_id <= MAX_ID else None
+        attempt = self.store.attempt(attempt_id)
         if attempt is None or attempt.user_id != user_id:
             raise NotFound(f"no attempt with id {attempt_id}")
         return attempt

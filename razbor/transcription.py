@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from razbor.practice import MAX_ID, InvalidInput, NotFound, Trainer
+from razbor.practice import InvalidInput, NotFound, Trainer
 from razbor.speech.audio import AudioRejected, probe
 from razbor.speech.transcript import Transcript
 from razbor.storage import RecordingRecord
@@ -103,7 +103,7 @@ class TranscriptionService:
         return recording
 
     def recording(self, user_id: int, recording_id: int) -> RecordingRecord:
-        recording = self.store.recording(recording_id) if 0 < recording_id <= MAX_ID else None
+        recording = self.store.recording(recording_id)
         if recording is None or recording.user_id != user_id:
             raise NotFound(f"no recording with id {recording_id}")
         return recording

@@ -22,9 +22,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from razbor.practice import MAX_ID
 from razbor.speech.whisper import WhisperTranscriber
-from razbor.storage import Store
+from razbor.storage import MAX_ID, Store
 from razbor.transcription import TranscriptionService
 from razbor.web.app import MAX_BODY_BYTES, create_app
 

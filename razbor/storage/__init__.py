@@ -1,6 +1,7 @@
 """Durable practice history: SQLAlchemy tables, Alembic migrations and the store."""
 
 from razbor.storage.store import (
+    MAX_ID,
     AttemptRecord,
     RecordingRecord,
     ReviewRecord,
@@ -10,5 +11,5 @@ from razbor.storage.store import (
 )
 from razbor.storage.transfer import AlreadyImported, export_records, import_records
 
-__all__ = ["AlreadyImported", "AttemptRecord", "RecordingRecord", "ReviewRecord", "StorageError",
-           "Store", "TopicCounts", "export_records", "import_records"]
+__all__ = ["MAX_ID", "AlreadyImported", "AttemptRecord", "RecordingRecord", "ReviewRecord",
+           "StorageError", "Store", "TopicCounts", "export_records", "import_records"]

@@ -30,6 +30,10 @@ from razbor.storage.tables import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Row ids are INTEGER columns: 32-bit on PostgreSQL (64 on SQLite, whose ids count up from 1 the
+# same way). A larger number names no row, and PostgreSQL refuses to compare it with an id, so
+# lookups answer such ids as not found before any query.
+MAX_ID = 2**31 - 1
 SCHEMA_LOCK_KEY = 7_370_214_551
 WRITES = "razbor_writes"
 
@@ -390,6 +394,8 @@ class Store:
         return AttemptRecord(id=attempt_id, **values)
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
+        if not 0 < attempt_id <= MAX_ID:
+            return None
         with self.engine.connect() as db:
             row = db.execute(sa.select(attempts).where(attempts.c.id == attempt_id)).first()
         return AttemptRecord(**row._mapping) if row else None
@@ -479,6 +485,8 @@ class Store:
         return self.recording(recording_id)
 
     def recording(self, recording_id: int) -> RecordingRecord | None:
+        if not 0 < recording_id <= MAX_ID:
+            return None
         with self.engine.connect() as db:
             row = db.execute(sa.select(recordings).where(recordings.c.id == recording_id)).first()
         return RecordingRecord(**row._mapping) if row else None

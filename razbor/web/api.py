@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from razbor.cards import Card
-from razbor.practice import MAX_ATTEMPT_SECONDS, MAX_ID, Trainer
+from razbor.practice import MAX_ATTEMPT_SECONDS, Trainer
 from razbor.rendering import render_markdown
-from razbor.storage import AttemptRecord, ReviewRecord
+from razbor.storage import MAX_ID, AttemptRecord, ReviewRecord
 
 router = APIRouter(prefix="/api", tags=["practice"])
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored row's id")]
