@@ -27,10 +27,21 @@ def test_the_deck_has_two_hundred_cards_spread_over_the_topics_interviews_ask():
     assert short == {}
 
 
-def test_the_newer_cards_word_the_interviewers_question_and_go_deep():
-    asked = [card for card in DECK if card.question]
-    assert len(asked) >= 130
-    assert all(card.question != card.title and len(card.analysis) >= 900 for card in asked)
+def test_every_card_words_the_interviewers_question_and_goes_deep():
+    shallow = [card.id for card in DECK
+               if not card.question or card.question == card.title or len(card.analysis) < 900
+               or not 3 <= len(re.findall(r"^\s*- ", card.mistakes, flags=re.M)) <= 5
+               or len(re.findall(r"^\s*-?\s*Follow-up:", card.interview, flags=re.M)) != 2]
+    assert shallow == []
+
+
+def test_every_topic_spans_difficulty_one_to_five():
+    levels: dict[str, set[int]] = {}
+    for card in DECK:
+        levels.setdefault(card.topic, set()).add(card.difficulty)
+    assert {topic: sorted(found) for topic, found in levels.items()
+            if found != {1, 2, 3, 4, 5}} == {}
+
 
 def test_check_passes_with_no_problems_at_all():
     _, problems = check_deck(builtin_deck_path())
