@@ -19,12 +19,14 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from razbor.cards import Card, Deck
 from razbor.practice import Trainer
 from razbor.scheduling import Planner, Rating, SchedulerSettings
-from razbor.storage import Store
-from razbor.storage.tables import attempts, reviews, schedules
+from razbor.storage import Store, due_counts
+from razbor.storage.tables import attempts, cards, reviews, schedules
+from razbor.web.app import create_app
 
 PG_ADMIN = os.environ.get("RAZBOR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -197,6 +199,7 @@ def fill_history(store: Store, trainer: Trainer, user_id: int, review_count: int
         # Leave a tenth of the cards unseen, so the queue also has new cards to find.
         db.execute(schedules.delete().where(schedules.c.card_id.in_(
             [card.id for card in deck[::10]])))
+        due_counts.recount(db)
         if db.dialect.name == "postgresql":
             db.execute(sa.text("ANALYZE"))
 
@@ -227,17 +230,36 @@ def queue_figures(name: str, url: str, cards: int, review_count: int) -> None:
                          .where(schedules.c.due <= now)).scalar_one()
     print(f"\ndue queue on {name}: {cards:,} cards, {count:,} reviews, {due:,} due now "
           f"(deck sync {synced:.1f} s, history load {filled:.1f} s)")
+    assert_counts_exact(trainer, user_id, now)
     print(f"  {'':34}{'p50 ms':>9}{'p99 ms':>9}")
+    home = TestClient(create_app(trainer))
     for label, call in (
         ("next card (due first)", lambda: trainer.next_card(user_id)),
         ("next card in one topic", lambda: trainer.next_card(user_id, "topic-7")),
         ("due ids, 100", lambda: store.due_card_ids(user_id, now, limit=100)),
         ("new ids, 100", lambda: store.new_card_ids(user_id, limit=100)),
         ("home page counts per topic", lambda: trainer.topic_counts(user_id)),
+        ("home page, whole request (ASGI)", lambda: home.get("/")),
     ):
         p50, p99 = timed(call)
         print(f"  {label:34}{p50:9.2f}{p99:9.2f}")
     store.close()
+
+
+def assert_counts_exact(trainer: Trainer, user_id: int, now: datetime) -> None:
+    """The fast counts must equal a full scan of the schedules, or the timing means nothing."""
+    status = sa.case((schedules.c.card_id.is_(None), "new"), (schedules.c.due <= now, "due"),
+                     else_="learned")
+    scan = (sa.select(cards.c.topic, status, sa.func.count())
+            .select_from(cards.outerjoin(schedules, sa.and_(
+                schedules.c.card_id == cards.c.id, schedules.c.user_id == user_id)))
+            .where(cards.c.retired.is_(False)).group_by(cards.c.topic, status))
+    with trainer.store.engine.connect() as db:
+        scanned = {(topic, kind): count for topic, kind, count in db.execute(scan)}
+    fast = {(row.topic, kind): getattr(row, kind) for row in trainer.topic_counts(user_id)
+            for kind in ("due", "new", "learned") if getattr(row, kind)}
+    assert fast == scanned, "home page counts differ from a full scan"
+    print("  home page counts checked against a full scan of the schedules: equal")
 
 
 def run_web(count: int) -> None:

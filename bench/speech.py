@@ -1,6 +1,7 @@
 """Speech figures: `python bench/speech.py` (needs razbor[speech,speech-base] and festival).
 
-- real-time factor and peak memory of transcribing a synthesised minute of speech;
+- real-time factor and peak memory of transcribing a synthesised minute of speech, as before
+  card vocabularies and card-aware (the accuracy of each: bench/speech_cards.py);
 - the server's rating latency while a transcription runs, as a ratio to the same server idle.
 """
 
@@ -43,21 +44,31 @@ def synthesise_minute(folder: Path) -> Path:
     return joined
 
 
-def transcription_figures(clip: Path) -> None:
+TODAY = ("t = WhisperTranscriber(); t._load(); s = time.perf_counter();"
+         "r = t.transcribe(Path(sys.argv[1]), 'en');")
+CARD_AWARE = ("from razbor.decks import load_deck;"
+              "from razbor.speech.normalise import mend_terms;"
+              "from razbor.speech.vocabulary import card_vocabulary;"
+              "from razbor.transcription import language_plan;"
+              "deck = load_deck(); card = deck.get('batchnorm');"
+              "t = WhisperTranscriber(); t._load(); s = time.perf_counter();"
+              "v = card_vocabulary(card, deck.cards); language, priors = language_plan('auto', card);"
+              "r = mend_terms(t.transcribe(Path(sys.argv[1]), language, hints=v, priors=priors), v);")
+
+
+def transcription_figures(clip: Path, name: str, decode: str) -> None:
+    """Real-time factor and peak memory of one way of transcribing, in a fresh process."""
     code = ("import sys, time, json; from pathlib import Path;"
-            "from razbor.speech.whisper import WhisperTranscriber;"
-            "t = WhisperTranscriber(); t._load(); s = time.perf_counter();"
-            "r = t.transcribe(Path(sys.argv[1]), 'en');"
+            "from razbor.speech.whisper import WhisperTranscriber;" + decode +
             "print(json.dumps({'seconds': time.perf_counter() - s, 'duration': r.duration}))")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run([sys.executable, "-c", code, str(clip)], capture_output=True,
                             text=True, check=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"transcription of {figures['duration']:.1f} s of speech (Whisper base, int8, beam 5, "
-          f"{max(1, (os.cpu_count() or 2) - 1)} thread(s)): {figures['seconds']:.1f} s, "
+    print(f"{name}: {figures['duration']:.1f} s of speech (Whisper base, int8, beam 5, "
+          f"{max(1, (os.cpu_count() or 2) - 1)} thread(s)) in {figures['seconds']:.1f} s, "
           f"real-time factor {figures['seconds'] / figures['duration']:.3f}, "
-          f"peak RSS {max(peak, before) / 1024:.0f} MiB")
+          f"peak RSS of the largest run so far {peak / 1024:.0f} MiB")
 
 
 def rating_latencies(client: httpx.Client, count: int) -> list[float]:
@@ -95,7 +106,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         clip = synthesise_minute(folder)
-        transcription_figures(clip)
+        transcription_figures(clip, "today (language given, no vocabulary)", TODAY)
+        transcription_figures(clip, "card-aware (detected among ru/en, batchnorm's vocabulary, "
+                                    "mended)", CARD_AWARE)
         latency_under_transcription(clip, folder)
 
 

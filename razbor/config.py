@@ -81,6 +81,14 @@ class Settings:
     allowed_hosts: str = _setting("", "Host names the server answers, comma-separated; other "
                                       "Host headers get 400 (default: the --host address, "
                                       "localhost, 127.0.0.1 and ::1)")
+    accounts: bool = _setting(False, "Multi-user mode: sign-in, invitations and the admin "
+                                     "page (create the first admin with `razbor user add "
+                                     "NAME --admin`)")
+    jobs: str = _setting("in-process", "Where slow work (transcription) runs: in-process (a "
+                                       "thread of the server) or queue (procrastinate on the "
+                                       "PostgreSQL database, run by `razbor worker`)")
+    workers: int = _setting(1, "App processes `razbor serve` runs (several share the database; "
+                               "use PostgreSQL for more than a few)")
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     used: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
@@ -105,6 +113,16 @@ class Settings:
                 sources[name] = "--" + name.replace("_", "-")
         return cls(**values, sources=sources, used=used).checked()
 
+    def export_to_environment(self, environ: dict[str, str]) -> None:
+        """Write the settings in use as RAZBOR_ variables, for processes started from this one
+        (`razbor serve --workers N`) to load the same values."""
+        for spec in SETTINGS:
+            if spec.name in self.used:
+                value = getattr(self, spec.name)
+                environ[spec.env] = str(value).lower() if spec.kind is bool else str(value)
+        if "db" in self.used:
+            environ["RAZBOR_DB"] = self.database_url
+
     def override(self, name: str, value, source: str) -> Settings:
         """These settings with one value replaced, as a command's own option does, checked."""
         return replace(self, **{name: value}, sources={**self.sources, name: source}).checked()
@@ -121,10 +139,13 @@ class Settings:
             raise SettingError(f"{self.source(name)}: {problem}")
         return self
 
-    def transcription(self, trainer: Trainer) -> TranscriptionService | None:
+    def transcription(self, trainer: Trainer, defer: bool = True
+                      ) -> TranscriptionService | None:
         """The speech service, or None when speech is off or not installed.
 
-        SettingError if the recordings folder cannot be made, rather than a failed startup.
+        With --jobs queue (and defer) it hands transcriptions to the job queue instead of
+        running them; a worker builds it with defer=False to run them. SettingError if the
+        recordings folder cannot be made, rather than a failed startup.
         """
         from razbor.speech.whisper import WhisperTranscriber, speech_installed
         from razbor.transcription import TranscriptionService
@@ -137,10 +158,16 @@ class Settings:
         except OSError as error:
             raise SettingError(f"{self.source('audio_dir')}: cannot create {audio}: "
                                f"{error.strerror} (fix: pass a folder you can write to)") from error
+        queue = None
+        if defer and "jobs" in self.used and self.jobs == "queue":
+            from razbor.jobs import JobQueue
+
+            queue = JobQueue(self.database_url)
         return TranscriptionService(
             trainer, WhisperTranscriber(self.speech_model), audio,
             max_seconds=self.max_recording_seconds,
-            max_bytes=self.max_recording_mb * 1_000_000, language=self.speech_language)
+            max_bytes=self.max_recording_mb * 1_000_000, language=self.speech_language,
+            queue=queue)
 
     def make_grader(self) -> Grader:
         from razbor.grading.backends import make_grader
@@ -175,6 +202,11 @@ class Settings:
                        grader=self.make_grader())
 
 
+# The settings `razbor serve` takes; app processes it starts load exactly these.
+SERVING = ("db", "deck", "new_per_day", "desired_retention", "fuzz", "max_attempt_chars",
+           "grader", "embedding_model", "llm_url", "llm_model", "llm_key", "lang", "speech",
+           "speech_model", "speech_language", "max_recording_seconds", "max_recording_mb",
+           "audio_dir", "allowed_hosts", "accounts", "jobs", "workers")
 KINDS = {"str": str, "int": int, "float": float, "bool": bool}
 SETTINGS = tuple(SettingSpec(f.name, f"RAZBOR_{f.name.upper()}", KINDS[f.type],
                              f.metadata["help"]) for f in fields(Settings) if "help" in f.metadata)
@@ -271,9 +303,12 @@ CHECKS: dict[str, Callable] = {
     "max_attempt_chars": _range(1),
     "max_recording_seconds": _range(1),
     "max_recording_mb": _range(1),
+    "workers": lambda value: None if 1 <= value <= 64 else (
+        f"{value} is not between 1 and 64 (fix: pass a number of app processes in that range)"),
     "lang": _one_of("ru", "en"),
     "grader": _one_of(*BACKENDS),
     "speech_language": _one_of("auto", "card", "ru", "en"),
+    "jobs": _one_of("in-process", "queue"),
     "speech_model": _not_blank,
     "llm_url": _http_url,
     "deck": _deck_folder,
@@ -289,6 +324,10 @@ def _problems(settings: Settings):
         problem = check(getattr(settings, name)) if name in settings.used else None
         if problem:
             yield name, problem
+    if "jobs" in settings.used and settings.jobs == "queue" and not settings.database_url.startswith(
+            "postgresql"):
+        yield "jobs", ("the job queue lives in PostgreSQL (fix: pass --db postgresql://..., or "
+                       "use --jobs in-process)")
     needed_by_grader = NEEDED_BY_GRADER.get(settings.grader, ()) if "grader" in settings.used else ()
     for needed in needed_by_grader:
         if not getattr(settings, needed):

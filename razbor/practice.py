@@ -5,18 +5,28 @@ The web and terminal front ends call these and nothing deeper, so both behave th
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from razbor.cards import Card, Deck
 from razbor.grading import Feedback, SemanticGrader
 from razbor.grading.backends import Grader
+from razbor.progress import FORECAST_DAYS, Progress, summarize, week_of
+from razbor.readiness import (
+    BadTargetDate,
+    Readiness,
+    TargetDate,
+    forecast,
+    lead_days,
+    needed_new_per_day,
+    parse_target,
+)
 from razbor.scheduling import Planner, Rating, require_utc
 from razbor.speech.delivery import delivery_report
 from razbor.speech.transcript import Transcript
-from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts
+from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts, preferences, scope
+from razbor.storage.progress import read_practice_log
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
 
@@ -43,14 +53,14 @@ class Locked(PracticeError):
 
 @dataclass(frozen=True)
 class Stats:
-    reviews_per_day: list[tuple[date, int]]
-    retention: float | None
-    recalls: int
+    """Progress over a window of days, and where each topic stands now."""
+
+    progress: Progress
     topics: list[TopicCounts]
 
 
 class Trainer:
-    """One deck, one store, one scheduler: the whole practice flow."""
+    """One deck, one store, a scheduler per user: the whole practice flow."""
 
     def __init__(self, deck: Deck, store: Store, planner: Planner | None = None,
                  max_attempt_chars: int = 50_000,
@@ -63,6 +73,7 @@ class Trainer:
         self.max_attempt_chars = max_attempt_chars
         self.clock = clock
         self.versions = store.sync_deck(deck, clock())
+        self._planners: dict[int, Planner] = {}
 
     def _now(self, now: datetime | None) -> datetime:
         return require_utc(now or self.clock())
@@ -81,19 +92,83 @@ class Trainer:
                   now: datetime | None = None) -> Card | None:
         """The most overdue card, else a new one while today's new-card limit allows, else None.
 
-        A topic the deck does not have has no cards, and is not sent to the database at all.
+        With a target date, cards of its topics come first (due, then new) and the limit rises
+        to the pace the plan needs. A topic the deck does not have has no cards, and is not
+        sent to the database at all.
         """
         if topic and topic not in self.deck.topics():
             return None
         now = self._now(now)
+        target = self.target_date(user_id, now)
+        in_scope = target.topics if target and not topic else ()
+        if in_scope:
+            due = scope.due_card_ids(self.store, user_id, now, in_scope)
+            new = (scope.new_card_ids(self.store, user_id, in_scope, limit=1)
+                   if not due and self._new_cards_left(user_id, target, now) else [])
+            if due or new:
+                return self.card((due or new)[0])
         due = self.store.due_card_ids(user_id, now, topic, limit=1)
         if due:
             return self.card(due[0])
-        started_today = self.store.introduced_since(user_id, _start_of_day(now))
-        if started_today >= self.planner.settings.new_per_day:
+        if not self._new_cards_left(user_id, target, now):
             return None
         new = self.store.new_card_ids(user_id, topic, limit=1)
         return self.card(new[0]) if new else None
+
+    def _new_cards_left(self, user_id: int, target: TargetDate | None, now: datetime) -> bool:
+        """Whether today's limit allows another new card: the configured one, or the pace the
+        target date's plan needs if that is higher."""
+        started_today = self.store.introduced_since(user_id, _start_of_day(now))
+        limit = self.planner.settings.new_per_day
+        if target:
+            new_in_scope = len(scope.new_card_ids(self.store, user_id, target.topics))
+            limit = max(limit, needed_new_per_day(
+                new_in_scope, started_today, (target.day - now.date()).days,
+                lead_days(self.planner_for(user_id), now)))
+        return started_today < limit
+
+    def planner_for(self, user_id: int) -> Planner:
+        """The trainer's planner with the user's own fitted FSRS parameters, if `razbor
+        optimize --user` saved any; built once per user, so a new fit applies from the next
+        start."""
+        planner = self._planners.get(user_id)
+        if planner is None:
+            fitted = preferences.fitted_parameters(self.store, user_id)
+            planner = self.planner.with_parameters(fitted.parameters if fitted else None)
+            self._planners[user_id] = planner
+        return planner
+
+    def target_date(self, user_id: int, now: datetime | None = None) -> TargetDate | None:
+        """The user's target date while it is still ahead; None before one is set or after."""
+        target = preferences.target_date(self.store, user_id)
+        if target is None or target.day <= self._now(now).date():
+            return None
+        return target
+
+    def set_target_date(self, user_id: int, day: str, topics: list[str] | tuple[str, ...] = (),
+                        now: datetime | None = None) -> TargetDate:
+        """Set the date (YYYY-MM-DD, after today) and the topics (none: all) to get ready for."""
+        now = self._now(now)
+        try:
+            target = parse_target(day, topics, now.date(), self.deck.topics())
+        except BadTargetDate as error:
+            raise InvalidInput(str(error)) from error
+        preferences.save_target_date(self.store, user_id, target, now)
+        return target
+
+    def clear_target_date(self, user_id: int, now: datetime | None = None) -> None:
+        preferences.save_target_date(self.store, user_id, None, self._now(now))
+
+    def readiness(self, user_id: int, now: datetime | None = None) -> Readiness | None:
+        """The plan for the user's target date (see razbor.readiness); None without one."""
+        now = self._now(now)
+        target = self.target_date(user_id, now)
+        if target is None:
+            return None
+        return forecast(scope.started_cards(self.store, user_id, target.topics),
+                        scope.new_card_ids(self.store, user_id, target.topics), now, target.day,
+                        self.planner_for(user_id),
+                        self.store.introduced_since(user_id, _start_of_day(now)))
 
     def topic_counts(self, user_id: int, now: datetime | None = None) -> list[TopicCounts]:
         return self.store.topic_counts(user_id, self._now(now))
@@ -181,9 +256,9 @@ class Trainer:
             raise Conflict(f"attempt {attempt_id} belongs to card {attempt.card_id!r}, "
                            f"not {card_id!r}")
         now = self._now(now)
+        planner = self.planner_for(user_id)
         review, created = self.store.add_review(
-            attempt, int(rating), now,
-            lambda before: self.planner.review(before, rating, now))
+            attempt, int(rating), now, lambda before: planner.review(before, rating, now))
         if not created and review.rating != rating:
             raise Conflict(f"attempt {attempt_id} is already rated "
                            f"{Rating(review.rating).name.lower()}")
@@ -194,22 +269,21 @@ class Trainer:
         self.card(card_id)
         return self.store.history(user_id, card_id)
 
-    def stats(self, user_id: int, days: int = 14, now: datetime | None = None) -> Stats:
-        """Reviews per day, measured retention (recalled reviews of learned cards), topics."""
+    def stats(self, user_id: int, days: int = 365, now: datetime | None = None) -> Stats:
+        """The user's progress over the last `days` days (today included): the review
+        calendar, the due forecast, retention against the target, time per answer, key-point
+        coverage per topic and the key points missed most."""
+        if days < 1:
+            raise InvalidInput("days must be 1 or more")
         now = self._now(now)
-        start = _start_of_day(now) - timedelta(days=days - 1)
-        log = self.store.reviews_between(user_id, start, now + timedelta(seconds=1))
-        per_day = Counter(review.reviewed_at.date() for review in log)
-        recalls = [r for r in log if r.state_before and r.state_before.state == "review"]
-        retention = (sum(r.rating > Rating.AGAIN for r in recalls) / len(recalls)
-                     if recalls else None)
-        return Stats(
-            reviews_per_day=[((start + timedelta(days=i)).date(),
-                              per_day.get((start + timedelta(days=i)).date(), 0))
-                             for i in range(days)],
-            retention=retention, recalls=len(recalls),
-            topics=self.store.topic_counts(user_id, now),
-        )
+        today = _start_of_day(now)
+        first_week = week_of((today - timedelta(days=days - 1)).date())
+        log = read_practice_log(
+            self.store, user_id, since=datetime.combine(first_week, time(), UTC),
+            until=now + timedelta(seconds=1), due_before=today + timedelta(days=FORECAST_DAYS))
+        progress = summarize(log, today.date(), days, self.planner.settings.desired_retention,
+                             self.deck)
+        return Stats(progress, self.store.topic_counts(user_id, now))
 
 
 def _storable(text: str) -> str:

@@ -1,36 +1,72 @@
 """Spoken attempts: accept a recording, transcribe it off the request path, report progress.
 
-Uploads are checked and stored before they are queued; a fixed number of worker threads (one
-by default) transcribes them in order, so several uploads wait in line instead of loading
-several models into memory at once. Jobs live in the database, so a restarted server picks up
-what was queued or interrupted.
+Uploads are checked and stored before they are queued. By default a fixed number of threads
+(one) in the server transcribes them in order, so several uploads wait in line instead of
+loading several models into memory at once; jobs live in the database, so a restarted server
+picks up what was queued or interrupted. A hosted trainer hands them to a job queue instead
+(razbor.jobs), and `razbor worker` processes call `run`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import queue
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from razbor.cards import Card
 from razbor.practice import InvalidInput, NotFound, Trainer
 from razbor.speech.audio import AudioRejected, probe
+from razbor.speech.normalise import mend_terms
 from razbor.speech.transcript import Transcript
+from razbor.speech.vocabulary import Vocabulary, card_vocabulary
 from razbor.storage import RecordingRecord
+
+if TYPE_CHECKING:
+    from razbor.jobs import JobQueue
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
+SPEECH_LANGUAGES = ("ru", "en")
+# What a user may choose for their spoken answers; the server setting also allows "card".
+SPEECH_CHOICES = ("auto", *SPEECH_LANGUAGES)
+# How much likelier a language is when the user's interface or the card is in it.
+EXPECTED_WEIGHT = 0.5
+# Beside each stored recording: the speaker's preferences, for whichever process transcribes it.
+PREFERENCES_SUFFIX = ".speech.json"
 
 
 class Transcriber(Protocol):
     def transcribe(self, path: Path, language: str | None = None,
-                   progress: Callable[[float], None] | None = None) -> Transcript: ...
+                   progress: Callable[[float], None] | None = None, *,
+                   hints: Vocabulary | None = None,
+                   priors: Mapping[str, float] | None = None) -> Transcript: ...
+
+
+def language_plan(choice: str | None, card: Card, interface: str | None = None
+                  ) -> tuple[str | None, dict[str, float] | None]:
+    """(the language to decode in, or None to detect it; the priors detection weighs).
+
+    A user who chose a language gets it. Otherwise only the languages razbor serves compete,
+    each a little likelier when the user's interface or the card is in it: a Russian answer
+    that opens with "BatchNorm" is still Russian.
+    """
+    if choice in SPEECH_LANGUAGES:
+        return choice, None
+    if choice == "card":
+        return card.lang, None
+    priors = dict.fromkeys(SPEECH_LANGUAGES, 1.0)
+    for expected in (interface, card.lang):
+        if expected in priors:
+            priors[expected] += EXPECTED_WEIGHT
+    return None, priors
 
 
 class Busy(InvalidInput):
@@ -40,7 +76,7 @@ class Busy(InvalidInput):
 class TranscriptionService:
     def __init__(self, trainer: Trainer, transcriber: Transcriber, audio_dir: Path,
                  max_seconds: float = 300, max_bytes: int = 20_000_000, language: str = "auto",
-                 max_waiting: int = 8, workers: int = 1):
+                 max_waiting: int = 8, workers: int = 1, queue: JobQueue | None = None):
         self.trainer = trainer
         self.store = trainer.store
         self.transcriber = transcriber
@@ -50,12 +86,18 @@ class TranscriptionService:
         self.language = language
         self.max_waiting = max_waiting
         self.workers = workers
-        self._jobs: queue.Queue[int | None] = queue.Queue()
+        self.queue = queue
+        self._jobs: SimpleQueue[int | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._vocabularies: dict[str, Vocabulary] = {}
 
     def start(self) -> None:
-        """Start the workers and requeue what a previous run left unfinished."""
+        """Start the threads and requeue what a previous run left unfinished; with a job
+        queue, only connect to it (its workers do the rest)."""
         self.audio_dir.mkdir(parents=True, exist_ok=True)
+        if self.queue is not None:
+            self.queue.open()
+            return
         for recording_id in self.store.recordings_with_status("running", "queued"):
             self.store.update_recording(recording_id, status="queued", progress=0.0)
             self._jobs.put(recording_id)
@@ -66,15 +108,20 @@ class TranscriptionService:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        if self.queue is not None:
+            self.queue.close()
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads.clear()
 
-    def submit(self, user_id: int, card_id: str, upload: BinaryIO) -> RecordingRecord:
+    def submit(self, user_id: int, card_id: str, upload: BinaryIO, language: str | None = None,
+               interface: str | None = None) -> RecordingRecord:
         """Check and keep an upload, then queue it; AudioRejected or Busy change nothing.
 
+        `language` is the user's choice for spoken answers (auto, ru or en; None for the
+        server's setting), `interface` the language of their pages, a hint when detecting.
         The upload's name and declared type are not asked for: the stored type and suffix
         come from the container FFmpeg finds, so only audio is ever served back.
         """
@@ -97,9 +144,14 @@ class TranscriptionService:
         except BaseException:
             Path(temporary.name).unlink(missing_ok=True)
             raise
+        _preferences_path(self.audio_dir / stored_name).write_text(
+            json.dumps({"language": language, "interface": interface}))
         recording = self.store.add_recording(user_id, card_id, stored_name, mime,
                                              size, info.duration, datetime.now(UTC))
-        self._jobs.put(recording.id)
+        if self.queue is not None:
+            self.queue.transcribe(recording.id)
+        else:
+            self._jobs.put(recording.id)
         return recording
 
     def recording(self, user_id: int, recording_id: int) -> RecordingRecord:
@@ -111,25 +163,35 @@ class TranscriptionService:
     def audio_path(self, recording: RecordingRecord) -> Path:
         return self.audio_dir / recording.filename
 
-    def _language(self, card_id: str) -> str | None:
-        if self.language == "card":
-            return self.trainer.card(card_id).lang
-        return None if self.language == "auto" else self.language
+    def vocabulary(self, card: Card) -> Vocabulary:
+        """The card's vocabulary, derived once per card for the life of the service."""
+        if card.id not in self._vocabularies:
+            self._vocabularies[card.id] = card_vocabulary(card, self.trainer.deck.cards)
+        return self._vocabularies[card.id]
 
     def _work(self) -> None:
         while (recording_id := self._jobs.get()) is not None:
-            try:
-                self._transcribe(recording_id)
-            except Exception as error:  # a failed job is reported on the recording
-                log.exception("transcription of recording %s failed", recording_id)
-                self.store.update_recording(recording_id, status="failed",
-                                            error=f"{type(error).__name__}: {error}")
+            self.run(recording_id)
+
+    def run(self, recording_id: int, take_over: bool = False) -> None:
+        """Transcribe one recording unless another process has it or it is finished; a
+        failure is reported on the recording.
+
+        take_over lets a job queue's retry of a job whose worker died resume a recording
+        left 'running'; the threads only ever take a queued one.
+        """
+        if not self.store.claim_recording(recording_id,
+                                          *(("queued", "running") if take_over else ("queued",))):
+            return
+        try:
+            self._transcribe(recording_id)
+        except Exception as error:  # a failed job is reported on the recording
+            log.exception("transcription of recording %s failed", recording_id)
+            self.store.update_recording(recording_id, status="failed",
+                                        error=f"{type(error).__name__}: {error}")
 
     def _transcribe(self, recording_id: int) -> None:
         recording = self.store.recording(recording_id)
-        if recording is None or recording.status not in ("queued", "running"):
-            return
-        self.store.update_recording(recording_id, status="running", progress=0.0)
         last = [0.0]
 
         def progress(share: float) -> None:
@@ -137,10 +199,29 @@ class TranscriptionService:
                 last[0] = time.monotonic()
                 self.store.update_recording(recording_id, progress=round(share, 3))
 
-        transcript = self.transcriber.transcribe(self.audio_path(recording),
-                                                 self._language(recording.card_id), progress)
+        preferences = _preferences(self.audio_path(recording))
+        card = self.trainer.card(recording.card_id)
+        vocabulary = self.vocabulary(card)
+        language, priors = language_plan(preferences.get("language") or self.language, card,
+                                         preferences.get("interface"))
+        transcript = mend_terms(self.transcriber.transcribe(
+            self.audio_path(recording), language, progress, hints=vocabulary, priors=priors),
+            vocabulary)
         self.store.update_recording(recording_id, status="done", progress=1.0,
                                     transcript=transcript.to_dict())
+
+
+def _preferences_path(audio: Path) -> Path:
+    return audio.with_name(audio.name + PREFERENCES_SUFFIX)
+
+
+def _preferences(audio: Path) -> dict:
+    """What the speaker asked for with this recording; nothing for one stored before."""
+    try:
+        found = json.loads(_preferences_path(audio).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _copy_limited(source: BinaryIO, target: BinaryIO, limit: int) -> int:

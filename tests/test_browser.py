@@ -1,10 +1,17 @@
-"""A full practice round in real Chromium: type, reveal, rate, next card, keyboard shortcuts."""
+"""Pages in real Chromium: a full practice round (type, reveal, rate, next card, keyboard
+shortcuts), and every page at phone and desktop size in both interface languages."""
 
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
+
+from razbor.web.i18n import STRINGS, TOPIC_NAMES
+
+from .conftest import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -93,7 +100,7 @@ def test_empty_attempt_shows_the_error_and_keeps_the_page(browser, live_server):
     page = browser.new_page()
     page.goto(live_server.url + "/cards/dental-lesions-3d")
     page.press("#attempt-text", "Control+Enter")
-    assert page.get_by_role("alert").inner_text().startswith("type your attempt")
+    assert page.get_by_role("alert").inner_text().startswith("Напишите попытку")
     page.close()
 
 
@@ -113,9 +120,10 @@ def test_feedback_after_the_reveal_with_a_suggested_rating(browser, live_server,
     assert page.locator('li.covered[data-point="auc.ranking"]').is_visible()
     assert page.locator('li.missed[data-point="auc.binarized"]').is_visible()
     assert page.locator('[data-mistake="auc.m.imbalance_robust"]').is_visible()
-    assert "random positive" in page.locator("#feedback mark").first.inner_text()
-    assert page.locator("#feedback b").count() == 0
-    assert "<b>bold?</b>" in feedback.inner_text()
+    attempt = page.locator("#your-attempt")
+    assert "random positive" in attempt.locator("mark").first.inner_text()
+    assert attempt.locator("b").count() == 0
+    assert "<b>bold?</b>" in attempt.inner_text()
     suggested = page.locator(".rating button.suggested")
     assert suggested.get_attribute("value") == "2"
     page.screenshot(path=str(artifacts / "feedback.png"), full_page=True)
@@ -178,3 +186,149 @@ def test_the_api_explorer_works_with_no_network(browser, live_server):
     page.wait_for_selector('.opblock-summary-path[data-path="/api/attempts/{attempt_id}/rating"]')
     assert elsewhere == []
     page.close()
+
+
+# At phone and desktop size, in both languages.
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+ATTEMPT = "Per-channel mean and variance over the batch; running statistics at inference."
+PASSWORD = "correct horse battery"
+
+
+def assert_fits(page, where: str) -> None:
+    """Nothing is wider than the window, and every header link and button is inside it."""
+    width = page.viewport_size["width"]
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{where} is {scroll_width} px wide in a {width} px window"
+    outside = page.evaluate("""width => [...document.querySelectorAll('header a, header button')]
+        .filter(e => e.checkVisibility())
+        .filter(e => e.getBoundingClientRect().left < 0 || e.getBoundingClientRect().right > width)
+        .map(e => e.textContent)""", width)
+    assert outside == [], f"{where}: {outside} off-screen"
+
+
+def assert_rating_in_reach(page) -> None:
+    """All four rating buttons are inside the window and nothing covers them."""
+    height = page.viewport_size["height"]
+    for button in page.locator(".rating button").all():
+        box = button.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('.rating')",
+                             centre)
+
+
+def interface_text(page) -> str:
+    """The page's own words: the body without the card's content, the attempt and the
+    link to the other language."""
+    return page.evaluate("""() => {
+        const copy = document.body.cloneNode(true);
+        copy.querySelectorAll('.question, .asked, .attempt-text, .statement, q.evidence, '
+                              + '.section > :not(h2), .related a, [lang]')
+            .forEach(e => e.remove());
+        return copy.textContent;
+    }""")
+
+
+def english_interface_strings() -> list[str]:
+    """Every English string of the interface that its Russian differs from."""
+    pairs = [*STRINGS.values(), *TOPIC_NAMES.values()]
+    return sorted({pair["en"] for pair in pairs if pair["en"] != pair["ru"]})
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_page_fits_the_window_and_the_rating_is_in_reach(browser, live_server, artifacts,
+                                                                size, lang):
+    context = browser.new_context(viewport=size)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/?lang={lang}")
+    assert_fits(page, "home")
+    page.click("#practice-all")
+    page.wait_for_url(re.compile(r"/cards/batchnorm$"))
+    assert_fits(page, "practice")
+    page.fill("#attempt-text", ATTEMPT)
+    page.click("#submit-attempt")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    assert_fits(page, "attempt")
+    assert not page.locator(".rating").is_visible()
+    page.click("#reveal")
+    page.locator(".section.analysis").wait_for(state="visible")
+    assert_fits(page, "analysis")
+    assert page.locator("main").inner_text().count(ATTEMPT) == 1
+    assert_rating_in_reach(page)
+    page.screenshot(path=str(artifacts / f"attempt-{lang}-{size['width']}.png"))
+    page.locator(".section.interview").scroll_into_view_if_needed()
+    assert_rating_in_reach(page)
+    for path in ("/browse", "/stats", "/settings", "/cards/batchnorm/history"):
+        page.goto(live_server.url + path)
+        assert_fits(page, path)
+    context.close()
+
+
+def test_the_russian_pages_have_no_english_interface_text(browser, live_server):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(live_server.url + "/cards/roc-auc?lang=ru")
+    practice = interface_text(page)
+    page.fill("#attempt-text", "ROC-AUC is the probability that a random positive outranks a "
+                               "random negative.")
+    page.click("#submit-attempt")
+    page.wait_for_url(re.compile(r"/attempts/\d+$"))
+    page.click("#reveal")
+    attempt = interface_text(page)
+    page.goto(live_server.url + "/cards/nope")
+    error = interface_text(page)
+    assert "Метрики" in attempt and "Насколько хорошо вы ответили?" in attempt
+    assert "Карточки с id 'nope' нет." in error
+    for where, text in (("practice", practice), ("attempt", attempt), ("error", error)):
+        found = [english for english in english_interface_strings()
+                 if re.search(rf"(?<!\w){re.escape(english)}(?!\w)", text)]
+        assert found == [], f"English on the Russian {where} page: {found}"
+    page.close()
+
+
+def test_the_upload_row_is_translated_and_shows_a_chosen_file_without_javascript(
+        browser, live_server, tmp_path):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_server.url + "/cards/batchnorm?lang=ru")
+    if page.locator("#recorder").count() == 0:
+        pytest.skip("this server has no speech model, so it shows no recorder")
+    pick = page.locator("label.file-pick")
+    assert pick.inner_text() == "Аудиофайл…" and page.locator("#upload-form").is_visible()
+    assert page.locator("#audio-file").bounding_box()["width"] <= 1
+    assert not page.locator("#file-chosen").is_visible()
+    with page.expect_file_chooser() as chooser:
+        pick.click()
+    answer = tmp_path / "answer.wav"
+    answer.write_bytes(b"RIFF")
+    chooser.value.set_files(answer)
+    assert page.locator("#file-chosen").inner_text() == "файл выбран"
+    assert_fits(page, "practice")
+    context.close()
+
+
+def test_the_signed_in_header_fits_a_phone(browser, sqlite_url, seed_deck_dir):
+    environment = {**os.environ, "RAZBOR_DB": sqlite_url}
+    subprocess.run([sys.executable, "-m", "razbor.cli", "user", "add", "konstantin.levin",
+                    "--admin", "--password-stdin"], input=PASSWORD + "\n", text=True,
+                   env=environment, check=True, capture_output=True)
+    server = LiveServer(sqlite_url, "--accounts", deck=seed_deck_dir).start()
+    try:
+        page = browser.new_page(viewport=PHONE)
+        page.goto(server.url + "/login")
+        page.fill('input[name="name"]', "konstantin.levin")
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[type="submit"].primary')
+        page.wait_for_url(re.compile(r"/$"))
+        for lang in ("ru", "en"):
+            page.goto(f"{server.url}/?lang={lang}")
+            assert_fits(page, f"home, signed in, {lang}")
+            header = page.locator("header")
+            assert header.locator(".account-name").inner_text() == "konstantin.levin"
+            assert header.get_by_role("link", name=STRINGS["team"][lang]).is_visible()
+            assert header.get_by_role("button", name=STRINGS["sign_out"][lang]).is_visible()
+        page.close()
+    finally:
+        server.stop()

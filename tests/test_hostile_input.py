@@ -180,7 +180,7 @@ def test_a_nul_in_the_plain_form_is_refused_with_the_form_shown_again(client):
     started = re.search(r'name="started_at" value="([^"]+)"', page).group(1)
     response = client.post("/cards/batchnorm/attempts",
                            data={"started_at": started, "text": "mean\x00variance"})
-    assert response.status_code == 400 and "NUL character" in response.text
+    assert response.status_code == 400 and "символ NUL" in response.text
     assert client.get("/api/cards/batchnorm/attempts").json() == []
 
 
@@ -211,7 +211,8 @@ def test_ids_no_row_can_have_are_refused(client, method, path, body):
 def test_ids_no_row_has_are_not_found(client, path):
     """The HTML pages take any integer; those beyond the columns' range are simply not there."""
     response = client.get(path)
-    assert response.status_code == 404 and "no attempt with id" in response.text
+    message = "no attempt with id" if path.startswith("/api/") else "Попытки с id"
+    assert response.status_code == 404 and message in response.text
 
 
 def test_a_form_naming_a_recording_beyond_64_bits_is_not_found(client):
@@ -219,7 +220,7 @@ def test_a_form_naming_a_recording_beyond_64_bits_is_not_found(client):
     started = re.search(r'name="started_at" value="([^"]+)"', page).group(1)
     response = client.post("/cards/batchnorm/attempts", data={
         "started_at": started, "text": "x", "recording_id": str(BEYOND_64_BITS)})
-    assert response.status_code == 404 and "no recording with id" in response.text
+    assert response.status_code == 404 and "Записи с id" in response.text
 
 
 # --- error replies and body sizes ---------------------------------------------------------

@@ -149,7 +149,7 @@ def test_stats_count_reviews_per_day_and_measured_retention(trainer, clock):
     answer(trainer, user, "batchnorm", Rating.GOOD)
     clock.now += timedelta(days=40)
     answer(trainer, user, "batchnorm", Rating.AGAIN)
-    stats = trainer.stats(user, days=60)
+    stats = trainer.stats(user, days=60).progress
     assert sum(count for _, count in stats.reviews_per_day) == 3
     assert stats.recalls == 2 and stats.retention == 0.5
     assert stats.reviews_per_day[-1][1] == 1

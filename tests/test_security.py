@@ -196,8 +196,8 @@ def test_serving_on_every_interface_warns_and_refuses_other_hosts(sqlite_url, se
     try:
         server.log.seek(0)
         output = server.log.read().decode()
-        assert re.search(r"razbor: WARNING: listening on 0\.0\.0\.0, but razbor has no accounts "
-                         r"or authentication: anyone who can reach this address can use it", output)
+        assert re.search(r"razbor: WARNING: listening on 0\.0\.0\.0 without --accounts: anyone "
+                         r"who can reach this address can use it", output)
         assert "--allowed-hosts" in output
         assert httpx.get(server.url + "/api/cards").status_code == 200
         rebound = httpx.get(server.url + "/api/cards", headers={"Host": "attacker.example"})
@@ -224,7 +224,7 @@ def test_no_lab_opens_before_an_attempt_at_its_card(sqlite_url, clock):
         for card in with_labs:
             page = http.get(f"/cards/{card.id}/lab")
             assert page.status_code == 403, card.id
-            assert "make an attempt at this card before opening its lab" in page.text
+            assert "Лаборатория откроется после вашей попытки" in page.text
             assert 'class="passed"' not in page.text and "lab-claims" not in page.text
     store.close()
 
@@ -262,7 +262,8 @@ def test_concurrent_lab_requests_start_one_computation(client, monkeypatch):
 
 def test_search_matches_only_what_shows_before_an_attempt(client, sqlite_trainer):
     card = sqlite_trainer.card("mixed-precision")
-    visible = " ".join(c.id + " " + c.title + " " + c.instruction + " " + " ".join(c.topics)
+    visible = " ".join(c.id + " " + c.title + " " + c.question + " " + c.instruction + " "
+                       + " ".join(c.topics)
                        for c in sqlite_trainer.deck).casefold()
     hidden = [word for word in re.findall(r"\w{6,}", card.short_answer + card.analysis)
               if word.casefold() not in visible]
@@ -321,7 +322,7 @@ def test_the_main_pages_run_under_the_policy_without_violations(browser, live_se
     page.goto(live_server.url + "/cards/roc-auc/lab")
     page.locator("#lab-claims").wait_for(timeout=600_000)
     page.goto(live_server.url + "/stats")
-    assert page.locator("svg.bar").count() == 14
+    assert page.locator("svg.chart").count() == 4  # calendar, forecast, time, coverage
     page.goto(live_server.url + "/docs")
     page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() >= 10

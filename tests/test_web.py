@@ -79,13 +79,13 @@ def test_answering_aloud_records_the_time_spent(client):
 
 def test_an_empty_form_is_refused_with_the_form_shown_again(client):
     response = submit(client, text="   ")
-    assert response.status_code == 400 and "type your attempt" in response.text
+    assert response.status_code == 400 and "Напишите попытку" in response.text
     assert client.get("/api/cards/batchnorm/attempts").json() == []
 
 
 def test_a_form_without_its_start_time_is_refused(client):
     response = client.post("/cards/batchnorm/attempts", data={"text": "x", "started_at": "yesterday"})
-    assert response.status_code == 400 and "reload the card" in response.text
+    assert response.status_code == 400 and "обновите карточку" in response.text
 
 
 def test_the_json_api_flow_and_idempotent_rating(client):
@@ -185,7 +185,7 @@ def test_stats_page_and_openapi_document_the_flow(client):
 
 def test_unknown_pages_give_a_readable_error(client):
     response = client.get("/cards/nope")
-    assert response.status_code == 404 and "no card with id" in response.text
+    assert response.status_code == 404 and "Карточки с id &#39;nope&#39; нет" in response.text
 
 
 def test_an_attempt_carries_its_feedback_and_a_spoken_one_none(client):

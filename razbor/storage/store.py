@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 
 from razbor.cards import Card, Deck
 from razbor.scheduling import Schedule
+from razbor.storage import due_counts
 from razbor.storage.tables import (
     attempts,
     card_topics,
@@ -256,6 +257,7 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._sizes: dict[str, int] | None = None
 
     def writing(self) -> AbstractContextManager[Connection]:
         """A write transaction; on SQLite it waits for the write lock before its first read."""
@@ -322,9 +324,13 @@ class Store:
             versions = self._ensure_versions(db, deck, now)
             self._update_cards(db, deck, existing, versions)
             self._sync_topics(db, deck)
-            gone = set(existing) - set(versions)
+            gone = {card_id for card_id, row in existing.items()
+                    if card_id not in versions and not row.retired}
             if gone:
                 db.execute(cards.update().where(cards.c.id.in_(gone)).values(retired=True))
+            if gone or _regrouped(deck, existing):
+                due_counts.recount(db)
+        self._sizes = None
         return versions
 
     @staticmethod
@@ -436,6 +442,8 @@ class Store:
                 state_after=after.to_dict(), reviewed_at=now))
             self._save_schedule(db, attempt.user_id, attempt.card_id, after,
                                 introduced=before is None, now=now)
+            due_counts.move(db, attempt.user_id, attempt.card_id,
+                            before.due if before else None, after.due)
             return self._review_of(db, attempt.id), True
 
     @staticmethod
@@ -495,6 +503,16 @@ class Store:
         with self.writing() as db:
             db.execute(recordings.update().where(recordings.c.id == recording_id).values(**values))
 
+    def claim_recording(self, recording_id: int, *statuses: str) -> bool:
+        """Mark a recording running if it is in one of these states; whether this call did.
+
+        Of several processes offered the same job, exactly one gets it.
+        """
+        with self.writing() as db:
+            return db.execute(recordings.update().where(
+                recordings.c.id == recording_id, recordings.c.status.in_(statuses)
+            ).values(status="running", progress=0.0)).rowcount == 1
+
     def recordings_with_status(self, *statuses: str) -> list[int]:
         """Ids of recordings in the given states, oldest first."""
         with self.engine.connect() as db:
@@ -537,27 +555,29 @@ class Store:
                 schedules.c.user_id == user_id, schedules.c.introduced_at >= since)).scalar_one()
 
     def topic_counts(self, user_id: int, now: datetime) -> list[TopicCounts]:
-        """Due, new and learned cards per primary topic, in deck order."""
-        status = sa.case(
-            (schedules.c.card_id.is_(None), "new"),
-            (schedules.c.due <= now, "due"),
-            else_="learned",
-        )
-        query = (
-            sa.select(cards.c.topic, status.label("status"), sa.func.count(),
-                      sa.func.min(cards.c.position).label("first"))
-            .select_from(cards.outerjoin(schedules, sa.and_(
-                schedules.c.card_id == cards.c.id, schedules.c.user_id == user_id)))
-            .where(cards.c.retired.is_(False))
-            .group_by(cards.c.topic, status)
-        )
-        counts: dict[str, dict[str, int]] = {}
-        order: dict[str, int] = {}
+        """Due, new and learned cards per primary topic, in deck order.
+
+        Read from the per-day counts (see due_counts) and the deck's topic sizes, which change
+        only when a deck is synced, so the cost does not grow with the cards a user has seen.
+        """
         with self.engine.connect() as db:
-            for topic, kind, count, first in db.execute(query):
-                counts.setdefault(topic, {"due": 0, "new": 0, "learned": 0})[kind] = count
-                order[topic] = min(order.get(topic, first), first)
-        return [TopicCounts(topic, **counts[topic]) for topic in sorted(counts, key=order.get)]
+            progress = due_counts.due_and_seen(db, user_id, now)
+            sizes = self._topic_sizes(db)
+        result = []
+        for topic, size in sizes.items():
+            due, seen = progress.get(topic, (0, 0))
+            result.append(TopicCounts(topic, due=due, new=max(0, size - seen),
+                                      learned=seen - due))
+        return result
+
+    def _topic_sizes(self, db: Connection) -> dict[str, int]:
+        """Cards per primary topic in deck order, cached until this store syncs a deck."""
+        if self._sizes is None:
+            self._sizes = {topic: count for topic, count, _first in db.execute(
+                sa.select(cards.c.topic, sa.func.count(), sa.func.min(cards.c.position))
+                .where(cards.c.retired.is_(False)).group_by(cards.c.topic)
+                .order_by(sa.func.min(cards.c.position)))}
+        return self._sizes
 
     def reviews_between(self, user_id: int, start: datetime, end: datetime
                         ) -> list[ReviewRecord]:
@@ -590,7 +610,14 @@ class Store:
                 for user_id, card_id, state, introduced in db.execute(latest)]
         if rows:
             db.execute(schedules.insert(), rows)
+        due_counts.recount(db)
         return len(rows)
+
+
+def _regrouped(deck: Deck, existing: dict) -> bool:
+    """Whether a card already stored changed topic or came back from retirement."""
+    return any(card.id in existing and (existing[card.id].topic != card.topic
+                                        or existing[card.id].retired) for card in deck)
 
 
 def _schedule_row(user_id: int, card_id: str, schedule: Schedule, introduced: datetime) -> dict:

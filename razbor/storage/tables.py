@@ -32,6 +32,38 @@ users = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False, server_default="member"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("token_digest", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_sessions_user", "user_id"),
+)
+
+invitations = sa.Table(
+    "invitations", metadata,
+    sa.Column("token_digest", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("failed_at", UTCDateTime, nullable=False),
+    sa.Index("ix_login_failures_name", "name", "failed_at"),
+    sa.Index("ix_login_failures_address", "address", "failed_at"),
 )
 
 cards = sa.Table(
@@ -124,4 +156,58 @@ schedules = sa.Table(
     sa.Column("introduced_at", UTCDateTime, nullable=False),
     sa.Index("ix_schedules_user_due", "user_id", "due"),
     sa.Index("ix_schedules_user_introduced", "user_id", "introduced_at"),
+)
+
+due_counts = sa.Table(
+    "due_counts", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("topic", sa.String(100), primary_key=True),
+    sa.Column("due_day", sa.Integer, primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+interviews = sa.Table(
+    "interviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Index("ix_interviews_user", "user_id", "started_at"),
+)
+
+interview_questions = sa.Table(
+    "interview_questions", metadata,
+    sa.Column("interview_id", sa.Integer, sa.ForeignKey("interviews.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("card_id", sa.String(100), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("follow_up", sa.Text, nullable=True),
+    sa.Column("missed_point", sa.String(200), nullable=True),
+    sa.Column("asked_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime, nullable=True),
+    sa.Column("seconds", sa.Float, nullable=True),
+    sa.Column("attempt_id", sa.Integer, sa.ForeignKey("attempts.id"), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("note_feedback", sa.JSON, nullable=True),
+    sa.Column("recording_id", sa.Integer, sa.ForeignKey("recordings.id"), nullable=True),
+    sa.Column("delivery", sa.JSON, nullable=True),
+)
+
+user_preferences = sa.Table(
+    "user_preferences", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("interview_date", sa.Date, nullable=True),
+    sa.Column("interview_topics", sa.JSON, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+fsrs_parameters = sa.Table(
+    "fsrs_parameters", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("fitted_at", UTCDateTime, nullable=False),
+    sa.Column("held_out_from", UTCDateTime, nullable=False),
+    sa.Column("log_loss_before", sa.Float, nullable=False),
+    sa.Column("log_loss_after", sa.Float, nullable=False),
 )

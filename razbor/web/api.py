@@ -92,7 +92,7 @@ class NextOut(Strict):
 
 
 def _trainer(request: Request) -> tuple[Trainer, int]:
-    return request.app.state.trainer, request.app.state.user_id
+    return request.app.state.trainer, request.state.user_id
 
 
 def _card_out(card: Card) -> CardOut:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +20,9 @@ from razbor.rendering import render_markdown
 from razbor.transcription import TranscriptionService
 from razbor.web.i18n import LANGUAGES, translator
 from razbor.web.security import install_security
+
+if TYPE_CHECKING:
+    from razbor.storage.accounts import Accounts
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 1_000_000
@@ -111,12 +115,15 @@ class BodyLimit:
 
 def create_app(trainer: Trainer, lang: str = "ru",
                speech: TranscriptionService | None = None,
-               allowed_hosts: Sequence[str] | None = None) -> FastAPI:
-    """The web trainer for one deck and database, serving the local user.
+               allowed_hosts: Sequence[str] | None = None,
+               accounts: Accounts | None = None) -> FastAPI:
+    """The web trainer for one deck and database.
 
-    allowed_hosts are the Host names it answers (None: any, as for tests; `serve` passes them).
+    Without accounts it serves the local user with no login; with them, every page and API
+    call needs a signed-in account. allowed_hosts are the Host names it answers (None: any,
+    as for tests; `serve` passes them).
     """
-    from razbor.web import api, pages, recordings
+    from razbor.web import admin, api, auth, interview, pages, recordings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -131,7 +138,8 @@ def create_app(trainer: Trainer, lang: str = "ru",
                   docs_url=None, redoc_url=None)
     app.state.trainer = trainer
     app.state.speech = speech
-    app.state.user_id = trainer.user()
+    app.state.accounts = accounts
+    app.state.user_id = trainer.user() if accounts is None else None
     app.state.default_lang = lang
     app.state.labs = LabCache()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -141,9 +149,14 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.mount("/static/docs", StaticFiles(packages=[("fastapi_offline", "static")]),
               name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(api.router)
-    app.include_router(recordings.router)
-    app.include_router(pages.router)
+    signed_in = [Depends(auth.signed_in)]
+    app.include_router(api.router, dependencies=signed_in)
+    app.include_router(recordings.router, dependencies=signed_in)
+    app.include_router(pages.router, dependencies=signed_in)
+    app.include_router(interview.router, dependencies=signed_in)
+    if accounts is not None:
+        app.include_router(auth.router)
+        app.include_router(admin.router)
     app.add_middleware(BodyLimit, upload_limit=(speech.max_bytes + 100_000 if speech
                                                 else MAX_BODY_BYTES))
 
@@ -163,6 +176,18 @@ def create_app(trainer: Trainer, lang: str = "ru",
         return render(request, "error.html", {"message": message},
                       status_code=status_of(error))
 
+    @app.exception_handler(auth.NotSignedIn)
+    async def not_signed_in(request: Request, _error: auth.NotSignedIn):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "sign in first: POST /login with name and password "
+                                           "sets the session cookie"}, status_code=401)
+        return auth.login_redirect(request)
+
+    @app.exception_handler(auth.NotAllowed)
+    async def not_allowed(request: Request, _error: auth.NotAllowed):
+        return render(request, "error.html", {"message": translator(language(request))(
+            "admins_only")}, status_code=403)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError):
         return JSONResponse({"detail": validation_problems(error)}, status_code=422)
@@ -180,5 +205,6 @@ def language(request: Request) -> str:
 def render(request: Request, template: str, context: dict, status_code: int = 200):
     lang = language(request)
     return request.app.state.templates.TemplateResponse(
-        request, template, {"t": translator(lang), "lang": lang, **context},
+        request, template, {"t": translator(lang), "lang": lang,
+                            "user": getattr(request.state, "user", None), **context},
         status_code=status_code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,15 +11,19 @@ from starlette.datastructures import URL
 
 from razbor.practice import InvalidInput, Locked, NotFound, Trainer
 from razbor.speech.whisper import speech_installed
-from razbor.web.app import render
+from razbor.transcription import SPEECH_CHOICES
+from razbor.web.app import language, render
+from razbor.web.charts import stats_charts
 from razbor.web.feedback_view import feedback_view
+from razbor.web.i18n import translator
+from razbor.web.recordings import SPEECH_LANGUAGE_COOKIE, speech_language
 
 router = APIRouter(include_in_schema=False)
 LAB_SEED = 0
 
 
 def _trainer(request: Request) -> tuple[Trainer, int]:
-    return request.app.state.trainer, request.app.state.user_id
+    return request.app.state.trainer, request.state.user_id
 
 
 def _with_topic(path: str, topic: str | None) -> str:
@@ -29,9 +33,40 @@ def _with_topic(path: str, topic: str | None) -> str:
 @router.get("/")
 def home(request: Request):
     trainer, user_id = _trainer(request)
+    return render(request, "home.html", _home_context(trainer, user_id))
+
+
+def _home_context(trainer: Trainer, user_id: int, plan_error: str = "",
+                  typed: tuple[str, list[str]] | None = None) -> dict:
+    """The topic counts, and the interview-date form with the plan's status.
+
+    typed: the date and topics a refused form sent, shown again for correction.
+    """
     counts = trainer.topic_counts(user_id)
     totals = {kind: sum(getattr(c, kind) for c in counts) for kind in ("due", "new", "learned")}
-    return render(request, "home.html", {"counts": counts, "totals": totals})
+    target = trainer.target_date(user_id)
+    day, topics = typed or ((target.day.isoformat(), list(target.topics)) if target else ("", []))
+    return {"counts": counts, "totals": totals, "readiness": trainer.readiness(user_id),
+            "plan_day": day, "plan_topics": topics, "plan_error": plan_error,
+            "tomorrow": (trainer.clock() + timedelta(days=1)).date().isoformat()}
+
+
+@router.post("/plan")
+def save_plan(request: Request, date: Annotated[str, Form(max_length=40)] = "",
+              topics: Annotated[list[str] | None, Form()] = None,
+              clear: Annotated[str, Form(max_length=10)] = ""):
+    """Set or clear the interview date from the home page's form; a refused one is shown again
+    with the reason."""
+    trainer, user_id = _trainer(request)
+    try:
+        if clear:
+            trainer.clear_target_date(user_id)
+        else:
+            trainer.set_target_date(user_id, date, topics or [])
+    except InvalidInput as error:
+        context = _home_context(trainer, user_id, str(error), (date, topics or []))
+        return render(request, "home.html", context, status_code=400)
+    return RedirectResponse("/", status_code=303)
 
 
 @router.get("/docs")
@@ -137,8 +172,12 @@ def history(request: Request, card_id: str):
 
 @router.get("/stats")
 def stats(request: Request):
+    """Progress over the last year, drawn as SVG on the server, each chart with its table."""
     trainer, user_id = _trainer(request)
-    return render(request, "stats.html", {"stats": trainer.stats(user_id)})
+    result = trainer.stats(user_id)
+    charts = stats_charts(result.progress, translator(language(request)))
+    return render(request, "stats.html", {"stats": result, "progress": result.progress,
+                                          "charts": charts})
 
 
 @router.get("/settings")
@@ -146,17 +185,22 @@ def settings_page(request: Request):
     return render(request, "settings.html", {
         "speech_available": request.app.state.speech is not None,
         "recording_on": request.cookies.get("razbor_record") != "off",
+        "speech_choices": SPEECH_CHOICES,
+        "speech_language": speech_language(request) or "auto",
     })
 
 
 @router.post("/settings")
 def save_settings(request: Request, recording: Annotated[str, Form()] = "off",
-                  lang: Annotated[str, Form()] = ""):
+                  lang: Annotated[str, Form()] = "", speech_lang: Annotated[str, Form()] = ""):
     response = RedirectResponse("/settings", status_code=303)
     response.set_cookie("razbor_record", "on" if recording == "on" else "off",
                         max_age=365 * 24 * 3600, samesite="lax")
     if lang in ("ru", "en"):
         response.set_cookie("razbor_lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+    if speech_lang in SPEECH_CHOICES:
+        response.set_cookie(SPEECH_LANGUAGE_COOKIE, speech_lang, max_age=365 * 24 * 3600,
+                            samesite="lax")
     return response
 
 

@@ -6,6 +6,7 @@ app.js records with MediaRecorder and uses the JSON routes instead.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated
 
@@ -16,11 +17,13 @@ from pydantic import BaseModel
 from razbor.practice import NotFound
 from razbor.speech.audio import ACCEPTED_CONTAINERS, AUDIO_TYPES, AudioRejected
 from razbor.storage import RecordingRecord
-from razbor.transcription import Busy, TranscriptionService
+from razbor.transcription import SPEECH_CHOICES, Busy, TranscriptionService
 from razbor.web.api import RowId
-from razbor.web.app import render
+from razbor.web.app import language, render
 
 router = APIRouter()
+# The user's language for spoken answers (auto, ru or en), set on the settings page.
+SPEECH_LANGUAGE_COOKIE = "razbor_speech_lang"
 SUFFIXES = dict(ACCEPTED_CONTAINERS.values())
 # The audio is the one thing served that a client wrote: whatever it holds must not render as a
 # page of this origin, even when opened directly.
@@ -37,6 +40,12 @@ class RecordingOut(BaseModel):
     transcript: str | None
     error: str | None
     audio_url: str
+
+
+def speech_language(request: Request) -> str | None:
+    """The user's choice of language for spoken answers, or None for the server's setting."""
+    chosen = request.cookies.get(SPEECH_LANGUAGE_COOKIE)
+    return chosen if chosen in SPEECH_CHOICES else None
 
 
 def _service(request: Request) -> TranscriptionService:
@@ -57,7 +66,8 @@ def _out(recording) -> RecordingOut:
 def _submit(request: Request, card_id: str, audio: UploadFile):
     service = _service(request)
     try:
-        return service.submit(request.app.state.user_id, card_id, audio.file)
+        return service.submit(request.state.user_id, card_id, audio.file,
+                              language=speech_language(request), interface=language(request))
     except AudioRejected as error:
         return JSONResponse({"detail": str(error)}, status_code=error.status)
     except Busy as error:
@@ -77,7 +87,7 @@ def upload_recording(request: Request, card_id: str,
             summary="Transcription state, progress and, when done, the transcript")
 def recording_status(request: Request, recording_id: RowId) -> RecordingOut:
     service = _service(request)
-    return _out(service.recording(request.app.state.user_id, recording_id))
+    return _out(service.recording(request.state.user_id, recording_id))
 
 
 @router.post("/cards/{card_id}/recordings", include_in_schema=False)
@@ -85,7 +95,7 @@ def upload_form(request: Request, card_id: str, audio: Annotated[UploadFile, Fil
                 topic: Annotated[str, Form()] = ""):
     result = _submit(request, card_id, audio)
     if isinstance(result, JSONResponse):
-        return render(request, "error.html", {"message": result.body.decode()},
+        return render(request, "error.html", {"message": json.loads(result.body)["detail"]},
                       status_code=result.status_code)
     suffix = f"?topic={topic}" if topic else ""
     return RedirectResponse(f"/recordings/{result.id}{suffix}", status_code=303)
@@ -94,7 +104,7 @@ def upload_form(request: Request, card_id: str, audio: Annotated[UploadFile, Fil
 @router.get("/recordings/{recording_id}", include_in_schema=False)
 def recording_page(request: Request, recording_id: RowId, topic: str = ""):
     service = _service(request)
-    recording = service.recording(request.app.state.user_id, recording_id)
+    recording = service.recording(request.state.user_id, recording_id)
     card = request.app.state.trainer.card(recording.card_id)
     started = recording.created_at - timedelta(seconds=recording.duration)
     return render(request, "recording.html", {
@@ -108,7 +118,7 @@ def recording_page(request: Request, recording_id: RowId, topic: str = ""):
 def recording_audio(request: Request, recording_id: RowId):
     """The recording as a download that still plays in <audio>, inert if opened as a page."""
     service = _service(request)
-    recording = service.recording(request.app.state.user_id, recording_id)
+    recording = service.recording(request.state.user_id, recording_id)
     mime = served_type(recording)
     return FileResponse(service.audio_path(recording), media_type=mime, headers=AUDIO_HEADERS,
                         filename=f"recording-{recording.id}{SUFFIXES.get(mime, '.audio')}",

@@ -70,6 +70,13 @@
 
     function say(text) { status.textContent = text; }
 
+    // The server's reasons are in English (the JSON API's language); the page says what
+    // failed in its own language and keeps the reason as a tooltip.
+    function fail(reason) {
+      say(box.dataset.failed);
+      status.title = reason || "";
+    }
+
     function poll(id) {
       fetch("/api/recordings/" + id).then(function (response) { return response.json(); })
         .then(function (recording) {
@@ -80,7 +87,7 @@
             say(box.dataset.done);
             text.focus();
           } else if (recording.status === "failed") {
-            say(recording.error);
+            fail(recording.error);
           } else {
             say(box.dataset.transcribing + " " + Math.round(recording.progress * 100) + "%");
             setTimeout(function () { poll(id); }, 700);
@@ -99,7 +106,7 @@
             poll(body.id);
           });
         })
-        .catch(function (error) { say(error.message); });
+        .catch(function (error) { fail(error.message); });
     }
 
     button.addEventListener("click", function () {
@@ -121,11 +128,21 @@
         button.setAttribute("aria-pressed", "true");
         button.textContent = box.dataset.stop;
         say("●");
-      }).catch(function (error) { say(error.message); });
+      }).catch(function () { say(box.dataset.noMicrophone); });
+    });
+  }
+
+  function showChosenFile() {
+    var input = document.getElementById("audio-file");
+    var chosen = document.getElementById("file-chosen");
+    if (!input || !chosen) return;
+    input.addEventListener("change", function () {
+      if (input.files.length) chosen.textContent = input.files[0].name;
     });
   }
 
   document.addEventListener("DOMContentLoaded", startTimer);
   document.addEventListener("DOMContentLoaded", setupRecorder);
+  document.addEventListener("DOMContentLoaded", showChosenFile);
   document.addEventListener("keydown", onKey);
 })();

@@ -1,0 +1,186 @@
+"""Who is asking: the implicit local user, or (with accounts on) a signed-in account.
+
+Every router that shows or changes practice data depends on `signed_in`, which puts the user on
+`request.state`; the trainer's methods take that user's id and refuse another user's rows as
+not found. Sessions are server-side (see razbor.storage.accounts), in an HttpOnly, SameSite=Lax
+cookie that is Secure whenever the request came over HTTPS (a proxy passes the scheme on with
+X-Forwarded-Proto, which uvicorn trusts from --forwarded-allow-ips).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from razbor.accounts import (
+    SESSION_LIFETIME,
+    AccountError,
+    User,
+    check_name,
+    check_password,
+    hash_password,
+    new_token,
+    password_matches,
+    throttled,
+    token_digest,
+)
+from razbor.web.app import language, render
+from razbor.web.i18n import translator
+
+SESSION_COOKIE = "razbor_session"
+# Mounted only when accounts are on: without them there is nobody to sign in.
+router = APIRouter(include_in_schema=False)
+
+
+class NotSignedIn(Exception):
+    """No live session on a request that needs one: pages go to the login form, the API 401s."""
+
+
+class NotAllowed(Exception):
+    """A signed-in user asked for something only an admin may do."""
+
+
+def signed_in(request: Request) -> User | None:
+    """The dependency of every data route: the account signed in, or None without accounts."""
+    accounts = request.app.state.accounts
+    if accounts is None:
+        request.state.user = None
+        request.state.user_id = request.app.state.user_id
+        return None
+    token = request.cookies.get(SESSION_COOKIE, "")
+    user = accounts.session_user(token_digest(token), _now()) if token else None
+    if user is None:
+        raise NotSignedIn()
+    request.state.user = user
+    request.state.user_id = user.id
+    return user
+
+
+def admin(request: Request) -> User:
+    """The dependency of the admin pages: a signed-in admin, or NotAllowed (403)."""
+    user = signed_in(request)
+    if not user.is_admin:
+        raise NotAllowed()
+    return user
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never //host or a scheme, which would make an open redirect."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def _start_session(request: Request, user: User, target: str) -> RedirectResponse:
+    token = new_token()
+    request.app.state.accounts.start_session(user.id, token_digest(token), _now())
+    response = RedirectResponse(_safe_next(target), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()),
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    return render(request, "login.html", {"next": _safe_next(next), "error": "", "name": ""})
+
+
+@router.post("/login")
+def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
+          password: Annotated[str, Form(max_length=2000)] = "",
+          next: Annotated[str, Form(max_length=2000)] = "/"):
+    accounts = request.app.state.accounts
+    now, address = _now(), _address(request)
+    if throttled(*accounts.recent_failures(name, address, now)):
+        return render(request, "login.html", {
+            "next": _safe_next(next), "name": name, "error": "too_many_failures"},
+            status_code=429)
+    user, stored_hash = accounts.credentials(name)
+    if user is None or not user.active or not password_matches(stored_hash, password):
+        accounts.record_failure(name, address, now)
+        return render(request, "login.html", {
+            "next": _safe_next(next), "name": name, "error": "wrong_login"}, status_code=401)
+    return _start_session(request, user, next)
+
+
+@router.post("/logout")
+def logout(request: Request):
+    accounts = request.app.state.accounts
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        accounts.end_session(token_digest(token))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request):
+    signed_in(request)
+    return render(request, "password.html", {"error": "", "done": False})
+
+
+@router.post("/account/password")
+def change_password(request: Request, current: Annotated[str, Form(max_length=2000)] = "",
+                    new: Annotated[str, Form(max_length=2000)] = "",
+                    repeat: Annotated[str, Form(max_length=2000)] = ""):
+    user = signed_in(request)
+    accounts = request.app.state.accounts
+    if not password_matches(accounts.password_hash(user.id), current):
+        return render(request, "password.html", {"error": "wrong_password", "done": False},
+                      status_code=400)
+    try:
+        if new != repeat:
+            raise AccountError("the two new passwords differ")
+        check_password(new)
+    except AccountError as error:
+        return render(request, "password.html", {"error": str(error), "done": False},
+                      status_code=400)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    accounts.set_password(user.id, hash_password(new), keep_session=token_digest(token))
+    return render(request, "password.html", {"error": "", "done": True})
+
+
+@router.get("/join/{token}")
+def join_form(request: Request, token: str):
+    accounts = request.app.state.accounts
+    if not accounts.invitation_open(token_digest(token), _now()):
+        message = translator(language(request))("invitation_closed")
+        return render(request, "error.html", {"message": message}, status_code=404)
+    return render(request, "join.html", {"token": token, "error": "", "name": ""})
+
+
+@router.post("/join/{token}")
+def join(request: Request, token: str, name: Annotated[str, Form(max_length=200)] = "",
+         password: Annotated[str, Form(max_length=2000)] = "",
+         repeat: Annotated[str, Form(max_length=2000)] = ""):
+    accounts = request.app.state.accounts
+    try:
+        check_name(name)
+        if password != repeat:
+            raise AccountError("the two passwords differ")
+        check_password(password)
+        user = accounts.accept_invitation(token_digest(token), name, hash_password(password),
+                                          _now())
+    except AccountError as error:
+        return render(request, "join.html", {"token": token, "name": name,
+                                             "error": str(error)}, status_code=400)
+    return _start_session(request, user, "/")
