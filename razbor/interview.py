@@ -474,7 +474,7 @@ class Interviews:
         """The answer to a follow-up question, graded on the key points its card's answer
         missed; spoken, it gets a delivery report as an attempt does."""
         card = self.trainer.card(record.card_id)
-        recording = self._recording(user_id, card.id, recording_id)
+        recording = self.trainer.finished_recording(user_id, card.id, recording_id)
         text = _note_text(text, self.trainer.max_attempt_chars)
         if not text and not (answered_aloud or recording):
             raise InvalidInput("type your attempt, or say that you answered aloud")
@@ -489,19 +489,6 @@ class Interviews:
                                                                 transcript.text)).to_dict()
         return Answer(now, seconds, note=text, recording_id=recording.id if recording else None,
                       note_feedback=feedback.to_dict() if feedback else None, delivery=delivery)
-
-    def _recording(self, user_id: int, card_id: str, recording_id: int | None):
-        if recording_id is None:
-            return None
-        recording = self.trainer.store.recording(recording_id)
-        if recording is None or recording.user_id != user_id:
-            raise NotFound(f"no recording with id {recording_id}")
-        if recording.card_id != card_id:
-            raise Conflict(f"recording {recording_id} belongs to card {recording.card_id!r}")
-        if recording.status != "done":
-            raise InvalidInput(f"recording {recording_id} is not transcribed yet "
-                               f"({recording.status})")
-        return recording
 
     def end(self, user_id: int, interview_id: int, now: datetime | None = None) -> None:
         """End the interview now; the question left open stays unanswered. Ending an ended

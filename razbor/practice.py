@@ -184,7 +184,7 @@ class Trainer:
         client, and silently changing the attempt would hide that.
         """
         self.card(card_id)
-        recording = self._finished_recording(user_id, card_id, recording_id)
+        recording = self.finished_recording(user_id, card_id, recording_id)
         answered_aloud = answered_aloud or recording is not None
         text = _storable((text or "").strip())
         if len(text) > self.max_attempt_chars:
@@ -205,7 +205,9 @@ class Trainer:
                                       feedback.to_dict() if feedback else None,
                                       recording.id if recording else None, delivery)
 
-    def _finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
+    def finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
+        """The user's transcribed recording of this card (None for no id); NotFound, Conflict or
+        InvalidInput say why another cannot be used as an answer."""
         if recording_id is None:
             return None
         recording = self.store.recording(recording_id)
