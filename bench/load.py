@@ -43,6 +43,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import cycle
 from pathlib import Path
 
 import httpx
@@ -152,7 +153,7 @@ def add_unrated_attempts(url: str, names: list[str], per_user: int) -> list[list
                  "text": f"load attempt {number}", "answered_aloud": False, "seconds": 5.0,
                  "created_at": now}
                 for name in names
-                for number, (card_id, version) in zip(range(per_user), _cycle(versions),
+                for number, (card_id, version) in zip(range(per_user), cycle(versions),
                                                       strict=False)]
         db.execute(attempts.insert(), rows)
         ids = db.execute(sa.select(attempts.c.user_id, attempts.c.id)
@@ -162,11 +163,6 @@ def add_unrated_attempts(url: str, names: list[str], per_user: int) -> list[list
     for user_id, attempt_id in ids:
         by_user[user_id].append(attempt_id)
     return [by_user[user_ids[name]] for name in names]
-
-
-def _cycle(items: list) -> Iterator:
-    while True:
-        yield from items
 
 
 # -- servers -----------------------------------------------------------------------------------
@@ -292,16 +288,26 @@ class Failure:
 
 @dataclass
 class Recorder:
-    """Latency per route and every failed request, with the moment it failed."""
+    """Latency per route (with the moment each answer came) and every failed request."""
 
     started: float = field(default_factory=time.monotonic)
-    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latency: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     failures: list[Failure] = field(default_factory=list)
     requests: int = 0
     elapsed: float = 0.0
+    ramp: float = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def answered(self, route: str, milliseconds: float) -> None:
+        self.latency[route].append((self.now(), milliseconds))
 
     def fail(self, route: str, what: str) -> None:
-        self.failures.append(Failure(route, what, time.monotonic() - self.started))
+        self.failures.append(Failure(route, what, self.now()))
+
+    def milliseconds(self, route: str, after: float = 0.0) -> list[float]:
+        return [ms for moment, ms in self.latency.get(route, []) if moment >= after]
 
 
 @dataclass
@@ -359,7 +365,7 @@ class SimulatedUser:
             except httpx.HTTPError as error:
                 self.recorder.fail(route, type(error).__name__)
                 return None
-            self.recorder.latency[route].append((time.perf_counter() - start) * 1000)
+            self.recorder.answered(route, (time.perf_counter() - start) * 1000)
         if response.status_code not in expect:
             self.recorder.fail(route, f"HTTP {response.status_code}")
             return None
@@ -444,8 +450,8 @@ class SimulatedUser:
     async def rate(self, route: str, path: str, attempt_id: int, **body) -> None:
         """Post a rating; when no answer came (the process died), post the same again."""
         expect = (303,) if "data" in body else (200, 201)
-        for attempt in range(RATING_TRIES):
-            if attempt:
+        for sent_before in range(RATING_TRIES):
+            if sent_before:
                 self.ledger.ratings_retried += 1
                 await asyncio.sleep(0.5)
             rated = await self.request(route, "POST", path, expect, **body)
@@ -511,7 +517,7 @@ async def simulate(base_url: str, names: list[str], seconds: float, think: float
         raise ValueError("the load client talks to loopback servers only")
     gate, recorder, ledger = asyncio.Semaphore(in_flight), Recorder(), Ledger()
     deadline = time.monotonic() + seconds
-    ramp = min(60.0, seconds / 5)
+    ramp = recorder.ramp = min(60.0, seconds / 5)
     people = [SimulatedUser(name, base_url, gate, recorder, ledger, answers, think, number)
               for number, name in enumerate(names)]
 
@@ -792,8 +798,12 @@ class Throughput:
 
 def measure_throughput(url: str, names: list[str], worker_counts: list[int], connections: int,
                        seconds: float, repeats: int = 3) -> list[Throughput]:
-    """Per worker count, razbor and the bare app side by side, figures taken in turn."""
-    tokens = open_sessions(url, names[:connections])
+    """Per worker count, razbor and the bare app side by side, figures taken in turn; `names`
+    are at least 2 x `connections` accounts."""
+    # Pages and ratings each on their own accounts: rated cards leave the queue, and a user
+    # with none left gets the "all done" page from /practice instead of its redirect.
+    page_names, rating_names = names[:connections], names[connections:2 * connections]
+    tokens, rating_tokens = open_sessions(url, page_names), open_sessions(url, rating_names)
     deck = [card.id for card in load_deck()]
     results, ratings = [], None
     for workers in worker_counts:
@@ -807,13 +817,13 @@ def measure_throughput(url: str, names: list[str], worker_counts: list[int], con
                     _wait_for_processes(bare, workers)
                 # Once the server has stored the deck; more ratings than a connection can send.
                 ratings = ratings or rating_each(add_unrated_attempts(
-                    url, names[:connections], per_user=int(RATINGS_PER_CONNECTION_SECOND * (
+                    url, rating_names, per_user=int(RATINGS_PER_CONNECTION_SECOND * (
                         seconds + 2) * repeats * len(worker_counts))))
                 loads = {"bare Starlette": (bare, [], cycling(["/"], (200,))),
                          "card page": (razbor, tokens, cycling([f"/cards/{card}" for card in deck],
                                                                (200,))),
                          "/practice": (razbor, tokens, cycling(["/practice"], (303,))),
-                         "rating": (razbor, tokens, ratings)}
+                         "rating": (razbor, rating_tokens, ratings)}
                 result = Throughput(workers)
                 for _ in range(repeats):
                     for figure, (server, cookies, requests) in loads.items():
@@ -835,13 +845,16 @@ def print_practice(run: PracticeRun, title: str) -> None:
     recorder = run.recorder
     print(f"\n{title}: {run.users} users, {run.seconds / 60:g} min, {run.workers} app "
           f"processes, {run.rounds} practice rounds")
-    print(f"  {'route':34}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>8}")
+    print(f"  {'route':34}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>8}"
+          f"{'p50 warm':>10}{'p99 warm':>10}")
     failed = Counter(failure.route for failure in recorder.failures)
     for route in ROUTES:
-        samples = recorder.latency.get(route, [])
+        samples, warm = recorder.milliseconds(route), recorder.milliseconds(route, recorder.ramp)
         if samples or failed[route]:
             print(f"  {route:34}{len(samples):9d}{percentile(samples, .5):9.1f}"
-                  f"{percentile(samples, .99):9.1f}{max(samples, default=0):9.1f}{failed[route]:8d}")
+                  f"{percentile(samples, .99):9.1f}{max(samples, default=0):9.1f}{failed[route]:8d}"
+                  f"{percentile(warm, .5):10.1f}{percentile(warm, .99):10.1f}")
+    print(f"  (warm: answered after the ramp, {recorder.ramp:.0f} s, once every user has signed in)")
     print(f"  {recorder.requests} requests in {recorder.elapsed:.0f} s: "
           f"{recorder.requests / recorder.elapsed:.1f} requests/s; {len(recorder.failures)} failed")
     log = run.processes
@@ -934,7 +947,7 @@ def practice_part(users: int, seconds: float, workers: int, kill: bool, think: f
 def throughput_part(workers: int, connections: int, seconds: float, repeats: int) -> None:
     counts = sorted({1, 2, workers}) if workers > 1 else [1]
     with throwaway_database() as url:
-        names = add_accounts(url, connections)
+        names = add_accounts(url, 2 * connections)
         results = measure_throughput(url, names, counts, connections, seconds, repeats)
     print_throughput(results, connections, seconds, repeats)
 
