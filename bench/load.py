@@ -89,7 +89,7 @@ BARE_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>bare
 
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def free_port() -> int:
@@ -856,9 +856,8 @@ def print_practice(run: PracticeRun, title: str) -> None:
         samples = recorder.milliseconds(route)
         warm = recorder.milliseconds(route, recorder.warm_after)
         if samples or failed[route]:
-            print(f"  {route:34}{len(samples):9d}{percentile(samples, .5):9.1f}"
-                  f"{percentile(samples, .99):9.1f}{max(samples, default=0):9.1f}{failed[route]:8d}"
-                  f"{percentile(warm, .5):10.1f}{percentile(warm, .99):10.1f}")
+            print(f"  {route:34}{len(samples):9d}{_ms(samples, .5):>9}{_ms(samples, .99):>9}"
+                  f"{_ms(samples, 1):>9}{failed[route]:8d}{_ms(warm, .5):>10}{_ms(warm, .99):>10}")
     print(f"  (warm: answered after {recorder.warm_after:.0f} s, once every user has signed in and "
           "each process has loaded its sentence encoder on its first attempt)")
     print(f"  {recorder.requests} requests in {recorder.elapsed:.0f} s: "
@@ -882,6 +881,10 @@ def print_practice(run: PracticeRun, title: str) -> None:
         print(f"  ratings sent again after no answer: {run.ledger.ratings_retried}")
     if run.tracebacks:
         print(f"  server log: {len(run.tracebacks)} tracebacks; the first:\n{run.tracebacks[0]}")
+
+
+def _ms(samples: list[float], share: float) -> str:
+    return f"{percentile(samples, share):.1f}" if samples else "-"
 
 
 def print_audit(result: Audit, ledger: Ledger) -> None:
