@@ -438,6 +438,7 @@ def check(deck: Path | None) -> None:
     """Validate a deck folder (default: the built-in deck): every problem as file:line with a
     fix."""
     from razbor.decks import builtin_deck_path, check_deck
+    from razbor.decks.problems import graded_by_short_answer
 
     deck = deck or builtin_deck_path()
     cards, problems = check_deck(deck)
@@ -447,6 +448,10 @@ def check(deck: Path | None) -> None:
     if errors:
         raise click.ClickException(f"{errors} error(s) in {deck}; the deck was not loaded")
     click.echo(f"{deck}: {len(cards)} cards OK")
+    without_rubric = len(graded_by_short_answer(cards))
+    if without_rubric:
+        click.echo(f"{without_rubric} of them have no rubric (as imported notes do): each is "
+                   "graded against the sentences of its short answer")
 
 
 @main.group("import")
@@ -644,8 +649,9 @@ def _replay_history(settings: Settings, user_name: str, cards: list[Card], log: 
               default="-", help="File to write (default: standard output)")
 @settings_options(*STORAGE)
 def export(settings: Settings, output: Path) -> None:
-    """Write all history (users, card versions, attempts, reviews) as JSON Lines; `export anki`
-    writes a deck as an Anki package instead."""
+    """Write all history (users, card versions, attempts, reviews, recordings, mock
+    interviews, preferences) as JSON Lines; `export anki` writes a deck as an Anki package
+    instead."""
     if click.get_current_context().invoked_subcommand:
         if str(output) != "-" or settings.sources.get("db") == "--db":
             raise BadArgument("options of `razbor export` do not apply to `export anki` (fix: "

@@ -298,6 +298,17 @@ def zip_with(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
+def test_a_newer_package_without_zstandard_installed_names_both_ways_out(tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setattr("razbor.decks.anki._zstandard", lambda: None)
+    package = zip_with(tmp_path / "newer.apkg", {"collection.anki21b": b"\x28\xb5\x2f\xfd",
+                                                 "collection.anki2": b""})
+    assert refused("import", "anki", str(package), "--out", str(tmp_path / "deck")) == (
+        f"{package}: holds only the newer compressed collection (collection.anki21b), which "
+        "razbor reads with the zstandard package (fix: pip install zstandard, or export the "
+        "deck from Anki as an .apkg with 'Support older Anki versions' ticked)")
+
+
 def declaring_size(path: Path, size: int) -> Path:
     """Rewrite the central directory so its one entry claims `size` bytes unpacked."""
     data = bytearray(path.read_bytes())
@@ -309,9 +320,8 @@ def declaring_size(path: Path, size: int) -> Path:
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda p: (p.write_bytes(b"not a zip"), p)[1], "is not an Anki package (not a zip archive)"),
-    (lambda p: zip_with(p, {"collection.anki21b": b"\x28\xb5\x2f\xfd", "collection.anki2": b""}),
-     "holds only the newer compressed collection (collection.anki21b), which razbor cannot read "
-     "(fix: export the deck from Anki as an .apkg with 'Support older Anki versions' ticked)"),
+    (lambda p: zip_with(p, {"collection.anki21b": b"not zstd", "collection.anki2": b""}),
+     "its entry 'collection.anki21b' cannot be unpacked (zstd decompress error"),
     (lambda p: zip_with(p, {"notes.txt": b"hello"}), "holds no Anki collection"),
     (lambda p: zip_with(p, {"collection.anki2": b"hello, not a database"}),
      "its collection is not an SQLite database"),
@@ -428,3 +438,15 @@ def test_the_anki21_collection_is_read_before_the_placeholder_anki2(tmp_path):
                                                "collection.anki21": collection, "media": b"{}"})
     with AnkiPackage(package) as opened:
         assert len(opened.notes) == len(NOTES)
+
+
+def test_a_newer_package_is_unpacked_within_the_limits(tmp_path):
+    zstandard = pytest.importorskip("zstandard")
+    compress = zstandard.ZstdCompressor().compress
+    bomb = zip_with(tmp_path / "bomb.apkg", {"collection.anki21b": compress(b"\0" * 3_000_000)})
+    with pytest.raises(PackageError, match=r"'collection\.anki21b' unpacks past the size limit"):
+        AnkiPackage(bomb, max_bytes=1_000_000)
+    garbled = zip_with(tmp_path / "garbled.apkg", {"collection.anki21b": compress(b"x"),
+                                                   "media": compress(b"\x0a\x05ab")})
+    with pytest.raises(PackageError, match="its media list cannot be read"):
+        AnkiPackage(garbled)

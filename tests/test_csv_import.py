@@ -32,7 +32,9 @@ def test_a_table_with_a_header_becomes_cards_that_pass_check(tmp_path):
     out = tmp_path / "deck"
     result = invoke("import", "csv", str(table), "--out", str(out), "--topic", "ml")
     assert result.exit_code == 0 and "2 cards imported" in result.output, result.output
-    assert invoke("check", str(out)).exit_code == 0
+    checked = invoke("check", str(out))
+    assert checked.exit_code == 0 and "warning" not in checked.output
+    assert "2 of them have no rubric" in checked.output
     dropout, adam = sorted(load_deck(out), key=lambda card: card.lang, reverse=True)
     assert dropout.id.startswith("chto-takoe-dropout-") and dropout.lang == "ru"
     assert dropout.topics == ("ml", "regularization", "dl") and dropout.difficulty == 2

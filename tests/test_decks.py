@@ -135,13 +135,34 @@ def test_duplicate_card_and_rubric_ids_across_files_are_errors(tmp_path):
     assert "rubric id 'do.train' is used more than once" in messages
 
 
-def test_subfolders_are_topics_and_cards_without_a_rubric_only_warn(tmp_path):
-    no_rubric = VALID.split("rubric:")[0] + "---" + VALID.split("---", 2)[2]
-    root = write_deck(tmp_path, {"metrics/dropout.md": no_rubric})
+NO_RUBRIC = VALID.split("rubric:")[0] + "---" + VALID.split("---", 2)[2]
+
+
+def test_subfolders_are_topics_and_a_card_without_a_rubric_is_graded_by_its_answer(tmp_path):
+    root = write_deck(tmp_path, {"metrics/dropout.md": NO_RUBRIC})
     cards, problems = check_deck(root)
     assert cards[0].topics == ("metrics", "regularization")
-    assert [p.severity for p in problems] == ["warning"]
+    assert problems == []
+    assert cards[0].gradable_rubric.key_points
     assert len(load_deck(root)) == 1
+
+
+def test_a_rubric_with_mistakes_only_or_an_answer_with_no_sentence_only_warns(tmp_path):
+    mistakes_only = VALID.replace("""  key_points:
+    - id: do.train
+      text: Units are zeroed at random during training.
+""", "")
+    no_sentence = NO_RUBRIC.replace(
+        "Random units are zeroed in training; inverted scaling keeps expectations equal.",
+        "Zeroing.")
+    root = write_deck(tmp_path, {"a/dropout.md": mistakes_only,
+                                 "b/terse.md": no_sentence.replace("id: dropout", "id: terse")})
+    _, problems = check_deck(root)
+    assert [(p.path.name, p.severity) for p in problems] == [("dropout.md", "warning"),
+                                                             ("terse.md", "warning")]
+    assert "mistakes but no key points" in problems[0].message
+    assert "no sentence" in problems[1].message
+    assert len(load_deck(root)) == 2
 
 
 def test_a_missing_folder_and_an_empty_folder_are_errors(tmp_path):

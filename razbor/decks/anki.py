@@ -10,15 +10,20 @@ mapping from FSRS).
 
 In: the collection inside the zip (collection.anki21, else collection.anki2) is read with
 sqlite3 from memory, within limits on size, entries and work, so a hostile package is refused
-with a message instead of filling the disk or the memory. Anki's newer zstd-compressed
-collection.anki21b is not read. Each note becomes a card; a note of the "razbor card" type
-comes back from its card file, with the sections edited in Anki taken from their fields.
+with a message instead of filling the disk or the memory. A package in the format of Anki
+2.1.50 and later (what Anki exports unless 'Support older Anki versions' is ticked) has its
+collection (collection.anki21b), its media list and its media files compressed with zstd, and
+the list is protobuf: it is read when the `zstandard` package is installed, within the same
+limits, and refused with the two ways out otherwise. Each note becomes a card; a note of the
+"razbor card" type comes back from its card file, with the sections edited in Anki taken from
+their fields.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import io
 import itertools
 import json
 import os
@@ -26,12 +31,12 @@ import re
 import sqlite3
 import tempfile
 import zipfile
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 from typing import BinaryIO
 
 import genanki
@@ -81,13 +86,28 @@ MAX_ENTRIES = 100_000
 # and a bound on what a crafted schema can make the reader do.
 MAX_SQLITE_STEPS = 2_000_000_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+WAL_MODE, ROLLBACK_JOURNAL_MODE = b"\x02\x02", b"\x01\x01"  # header bytes 18-19
 DAY_SECONDS = 86_400
 REVIEW_KINDS = {None: 0, "learning": 0, "review": 1, "relearning": 2}
 ANKI_TYPES = {"learning": 1, "review": 2, "relearning": 3}
+NEWER_COLLECTION = "collection.anki21b"
+# Fields of the protobuf media list of a newer package: MediaEntries.entries (1), and in each
+# MediaEntry the file name (1).
+MEDIA_ENTRIES_FIELD = 1
+MEDIA_NAME_FIELD = 1
 
 
 class PackageError(ValueError):
     """A file that is not a usable Anki package; the message names the file and the fix."""
+
+
+def _zstandard() -> ModuleType | None:
+    """The zstd decompressor that packages of Anki 2.1.50 and later need, if installed."""
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    return zstandard
 
 
 # Out
@@ -152,8 +172,8 @@ def note_fields(card: Card, media: _PackageMedia | _NamesOnly) -> list[str]:
 def _anki_html(markdown: str, card: Card, media: _PackageMedia | _NamesOnly) -> str:
     """Rendered Markdown with its images and sounds pointing at the package's media.
 
-    razbor's renderer drops images (its pages show none), so they are set aside under tokens
-    and put back as <img> tags naming the packaged file.
+    razbor's renderer points images at its web server's /media/ route and drops any other,
+    so they are set aside under tokens and put back as <img> tags naming the packaged file.
     """
     kept: list[str] = []
 
@@ -240,11 +260,20 @@ def _write_collection(path: Path, decks: list[genanki.Deck], guids: dict[str, st
         cursor = connection.cursor()
         genanki.Package(decks).write_to_db(cursor, now.timestamp(),
                                            itertools.count(int(now.timestamp() * 1000)))
+        _declare_scheduler_v2(cursor)
         written = _write_history(cursor, guids, history)
         connection.commit()
     finally:
         connection.close()
     return written
+
+
+def _declare_scheduler_v2(cursor: sqlite3.Cursor) -> None:
+    """Mark the collection as kept by Anki's v2 scheduler (genanki leaves it unsaid, which
+    means v1): razbor's ratings are the four buttons of v2 and later, and Anki's importer
+    upgrades the review log of a v1 collection, moving a learning card's Good to Easy."""
+    conf = json.loads(cursor.execute("SELECT conf FROM col").fetchone()[0])
+    cursor.execute("UPDATE col SET conf = ?", (json.dumps({**conf, "schedVer": 2}),))
 
 
 def _write_history(cursor: sqlite3.Cursor, guids: dict[str, str],
@@ -374,8 +403,10 @@ class AnkiPackage:
             raise self._error("is not an Anki package (not a zip archive)") from error
         try:
             self._check_size()
+            collection = self._collection_name()
+            self.compressed = collection == NEWER_COLLECTION
             self.media = self._media_names()
-            self.notes = self._read_collection(self._read(self._collection_name()))
+            self.notes = self._read_collection(self._read(collection))
         except BaseException:
             self._zip.close()
             raise
@@ -404,24 +435,55 @@ class AnkiPackage:
         names = set(self._zip.namelist())
         if "collection.anki21" in names:
             return "collection.anki21"
-        if "collection.anki21b" in names:
-            raise self._error("holds only the newer compressed collection (collection.anki21b),"
-                              " which razbor cannot read")
+        if NEWER_COLLECTION in names:
+            if _zstandard() is None:
+                raise self._error("holds only the newer compressed collection (collection."
+                                  "anki21b), which razbor reads with the zstandard package",
+                                  "pip install zstandard, or export the deck from Anki as an "
+                                  ".apkg with 'Support older Anki versions' ticked")
+            return NEWER_COLLECTION
         if "collection.anki2" in names:
             return "collection.anki2"
         raise self._error("holds no Anki collection (collection.anki2 or collection.anki21)")
 
     def _read(self, name: str) -> bytes:
+        """An entry's bytes, decompressed if the package is of the newer format."""
+        target = io.BytesIO()
+        self._copy(name, name, target)
+        return target.getvalue()
+
+    def _copy(self, entry: str, name: str, target: BinaryIO) -> None:
+        """Copy an entry out of the zip, decompressing a newer package's, within max_bytes."""
+        written = 0
         try:
-            return self._zip.read(name)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError,
-                OSError) as error:
+            with self._zip.open(entry) as packed:
+                source = _zstandard().ZstdDecompressor().stream_reader(packed) \
+                    if self.compressed else packed
+                while chunk := source.read(1 << 20):
+                    written += len(chunk)
+                    if written > self.max_bytes:
+                        raise self._error(f"{name!r} unpacks past the size limit of "
+                                          f"{self.max_bytes / 2**20:.0f} MiB",
+                                          "split the deck into smaller packages")
+                    target.write(chunk)
+        except PackageError:
+            raise
+        except Exception as error:  # zip, zlib and zstd each fail in their own way
             raise self._error(f"its entry {name!r} cannot be unpacked ({error})") from error
 
     def _media_names(self) -> dict[str, str]:
         """The media list: file name -> zip entry, every name a plain file name."""
         if "media" not in self._zip.namelist():
             return {}
+        listed = self._compressed_media_list() if self.compressed else self._json_media_list()
+        for name in listed.values():
+            if not name or name in (".", "..") or UNSAFE_NAME.search(name):
+                raise self._error(f"names a media file {name!r}, which is not a plain file name",
+                                  "export the deck from Anki again; do not edit the package")
+        return {name: entry for entry, name in listed.items()}
+
+    def _json_media_list(self) -> dict[str, str]:
+        """The older packages' list: JSON mapping each zip entry to its file name."""
         try:
             listed = json.loads(self._read("media").decode("utf-8") or "{}")
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -429,25 +491,20 @@ class AnkiPackage:
         if not isinstance(listed, dict) or not all(isinstance(name, str)
                                                    for name in listed.values()):
             raise self._error("its media list is not a map of entries to file names")
-        for name in listed.values():
-            if not name or name in (".", "..") or UNSAFE_NAME.search(name):
-                raise self._error(f"names a media file {name!r}, which is not a plain file name",
-                                  "export the deck from Anki again; do not edit the package")
-        return {name: entry for entry, name in listed.items()}
+        return listed
+
+    def _compressed_media_list(self) -> dict[str, str]:
+        """The newer packages' list: protobuf entries whose position is the zip entry."""
+        try:
+            entries = _protobuf_fields(self._read("media"), MEDIA_ENTRIES_FIELD)
+            return {str(number): _protobuf_fields(entry, MEDIA_NAME_FIELD)[0].decode("utf-8")
+                    for number, entry in enumerate(entries)}
+        except (ValueError, IndexError, UnicodeDecodeError) as error:
+            raise self._error(f"its media list cannot be read ({error})") from error
 
     def copy_media(self, name: str, target: BinaryIO) -> None:
         """Copy a media file out of the package, within the size limit."""
-        written = 0
-        try:
-            with self._zip.open(self.media[name]) as source:
-                while chunk := source.read(1 << 20):
-                    written += len(chunk)
-                    if written > self.max_bytes:
-                        raise self._error(f"media file {name!r} unpacks past the size limit")
-                    target.write(chunk)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError,
-                KeyError) as error:
-            raise self._error(f"media file {name!r} cannot be unpacked ({error})") from error
+        self._copy(self.media[name], f"media file {name}", target)
 
     def _read_collection(self, data: bytes) -> list[AnkiNote]:
         if not data.startswith(SQLITE_HEADER):
@@ -456,7 +513,7 @@ class AnkiPackage:
         steps = itertools.count()
         connection.set_progress_handler(lambda: next(steps) * 10_000 > MAX_SQLITE_STEPS, 10_000)
         try:
-            connection.deserialize(data)
+            connection.deserialize(_without_wal(data))
             return _notes(connection)
         except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as error:
             reason = "takes too much work to read" if "interrupt" in str(error) else \
@@ -464,6 +521,54 @@ class AnkiPackage:
             raise self._error(f"its collection {reason}") from error
         finally:
             connection.close()
+
+
+def _without_wal(database: bytes) -> bytes:
+    """The database marked as using a rollback journal: a database in memory has no WAL file,
+    and SQLite will not open one whose header says WAL (Anki's newer packages do)."""
+    if database[18:20] == WAL_MODE:
+        return database[:18] + ROLLBACK_JOURNAL_MODE + database[20:]
+    return database
+
+
+def _protobuf_fields(message: bytes, wanted: int) -> list[bytes]:
+    """The values of one length-delimited field of a protobuf message, in order.
+
+    Enough of the wire format for Anki's media list: varints, fixed 32 and 64 bit values and
+    length-delimited ones are stepped over; anything else is an error.
+    """
+    values, position = [], 0
+    while position < len(message):
+        key, position = _varint(message, position)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            _, position = _varint(message, position)
+        elif wire_type in (1, 5):
+            position += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, position = _varint(message, position)
+            if position + length > len(message):
+                raise ValueError("a field runs past the end of the message")
+            if number == wanted:
+                values.append(message[position:position + length])
+            position += length
+        else:
+            raise ValueError(f"unknown protobuf wire type {wire_type}")
+    return values
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while shift < 64:
+        if position >= len(data):
+            raise ValueError("a number runs past the end of the message")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+    raise ValueError("a number longer than 64 bits")
 
 
 def _notes(db: sqlite3.Connection) -> list[AnkiNote]:

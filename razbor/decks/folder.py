@@ -8,7 +8,7 @@ from pathlib import Path
 
 from razbor.cards import Card, Deck
 from razbor.decks.markdown import parse_card
-from razbor.decks.problems import DeckError, Problem
+from razbor.decks.problems import DeckError, Problem, rubric_problems
 from razbor.labs import lab_names
 
 
@@ -40,10 +40,7 @@ def check_deck(root: Path) -> tuple[list[Card], list[Problem]]:
         problems.extend(found)
         if card is not None:
             cards.append(card)
-            if not card.rubric.key_points:
-                problems.append(Problem(path, 1, "the card has no rubric key points",
-                                        "add 'rubric: key_points:' so attempts can be graded",
-                                        severity="warning"))
+            problems.extend(rubric_problems(card, path))
     problems.extend(_cross_card_problems(cards))
     if not cards and not problems:
         problems.append(Problem(root, 0, "the deck has no card files",

@@ -1,10 +1,16 @@
-"""Moving history between databases: export as JSON-ready records, import all or nothing."""
+"""Moving history between databases: export as JSON-ready records, import all or nothing.
+
+History is everything a user made: attempts and their reviews, recordings, mock interviews with
+their questions, and preferences (the target date of the readiness plan and fitted FSRS
+parameters). Schedules and due counts are derived from the reviews and rebuilt on import;
+sign-in sessions, invitations and login failures are not history and stay behind.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,14 +22,20 @@ from razbor.storage.tables import (
     card_topics,
     card_versions,
     cards,
+    fsrs_parameters,
+    interview_questions,
+    interviews,
     recordings,
     reviews,
+    user_preferences,
     users,
 )
 
 EXPORT_ORDER = (("user", users), ("card", cards), ("card_topic", card_topics),
                 ("card_version", card_versions), ("recording", recordings),
-                ("attempt", attempts), ("review", reviews))
+                ("attempt", attempts), ("review", reviews), ("interview", interviews),
+                ("interview_question", interview_questions), ("preference", user_preferences),
+                ("fsrs_fit", fsrs_parameters))
 
 
 class AlreadyImported(StorageError):
@@ -126,14 +138,17 @@ def _insert(db: Connection, place: str, table: sa.Table, record: dict) -> None:
 
 
 def _jsonable(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _from_json(table: sa.Table, key: str, value):
     column = table.columns.get(key)
-    if (column is not None and isinstance(value, str)
-            and isinstance(column.type, sa.types.TypeDecorator)):
+    if column is None or not isinstance(value, str):
+        return value
+    if isinstance(column.type, sa.types.TypeDecorator):
         return datetime.fromisoformat(value)
+    if isinstance(column.type, sa.Date):
+        return date.fromisoformat(value)
     return value
 
 
@@ -141,7 +156,7 @@ def _reset_sequences(db: Connection) -> None:
     # Rows imported with explicit ids leave PostgreSQL's sequences behind; move them past.
     if db.dialect.name != "postgresql":
         return
-    for table in (users, card_versions, recordings, attempts, reviews):
+    for table in (users, card_versions, recordings, attempts, reviews, interviews):
         db.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))

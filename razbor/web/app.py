@@ -123,7 +123,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     call needs a signed-in account. allowed_hosts are the Host names it answers (None: any,
     as for tests; `serve` passes them).
     """
-    from razbor.web import admin, api, auth, interview, pages, recordings
+    from razbor.web import admin, api, auth, interview, media, pages, recordings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -154,6 +154,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.include_router(recordings.router, dependencies=signed_in)
     app.include_router(pages.router, dependencies=signed_in)
     app.include_router(interview.router, dependencies=signed_in)
+    app.include_router(media.router, dependencies=signed_in)
     if accounts is not None:
         app.include_router(auth.router)
         app.include_router(admin.router)
