@@ -48,10 +48,13 @@ CLAIM_END = re.compile(r"(?<=[.!?;])\s+|\n\s*[-*•]\s+|\n{2,}")
 
 
 def _claims_of(markdown: str) -> list[str]:
-    """The sentences and bullet items of a short answer, without Markdown marks."""
+    """The sentences and bullet items of a short answer, without Markdown marks; a terse
+    answer (a term, a number, "O(n log n)") is its own one claim."""
     plain = MARKUP.sub("", markdown)
-    return [claim.strip(" -•\n") for claim in CLAIM_END.split(plain)
-            if len(claim.split()) >= 3]
+    claims = [claim.strip(" -•\n") for claim in CLAIM_END.split(plain)
+              if len(claim.split()) >= 3]
+    terse = plain.strip(" -•.\n")
+    return claims or ([terse] if re.search(r"\w", terse) else [])
 
 
 @dataclass(frozen=True)

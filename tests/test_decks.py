@@ -154,7 +154,7 @@ def test_a_rubric_with_mistakes_only_or_an_answer_with_no_sentence_only_warns(tm
 """, "")
     no_sentence = NO_RUBRIC.replace(
         "Random units are zeroed in training; inverted scaling keeps expectations equal.",
-        "Zeroing.")
+        "—")
     root = write_deck(tmp_path, {"a/dropout.md": mistakes_only,
                                  "b/terse.md": no_sentence.replace("id: dropout", "id: terse")})
     _, problems = check_deck(root)

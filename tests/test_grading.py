@@ -291,3 +291,97 @@ def test_the_semantic_grader_is_the_default_and_keeps_hints_as_a_boost():
     assert grade(DECK.get("batchnorm"), "x").backend == "semantic"
     assert make_grader(GraderSettings()).name == "semantic"
     assert make_grader(GraderSettings("rules")).name == "rules"
+
+
+@pytest.mark.parametrize("text", [
+    "At inference the layer uses the running statistics instead of the current batch statistics.",
+    "BatchNorm uses batch statistics in training and running statistics at inference.",
+    "На обучении статистики текущего батча, на инференсе running statistics.",
+])
+def test_running_statistics_at_inference_is_the_point_and_not_the_mistake(text):
+    feedback = grade(DECK.get("batchnorm"), text)
+    assert "bn.inference" in feedback.covered_ids()
+    assert feedback.mistake_ids() == []
+
+
+def test_the_current_batch_at_inference_is_still_the_mistake():
+    text = "At test time it normalises each input with the statistics of the test batch it is in."
+    for card in (DECK.get("batchnorm"), without_hints("batchnorm")):
+        assert grade(card, text).mistake_ids() == ["bn.m.batch_stats_inference"]
+
+
+@pytest.mark.parametrize("text", [
+    "For mixed precision you simply call model.half() on the network and train as usual.",
+    "Для смешанной точности достаточно вызвать model.half() и обучать как обычно.",
+])
+def test_a_mistake_without_hints_is_found_by_meaning(text):
+    assert grade(without_hints("mixed-precision"), text).mistake_ids() == ["amp.m.half"]
+
+
+@pytest.mark.parametrize("text", [
+    "Mixed precision is not just calling model.half() on the network.",
+    "A common trap is to think that model.half() on the network is all you need.",
+    "Многие думают, что достаточно вызвать model.half(), но это не так.",
+])
+def test_a_negated_or_warned_mistake_is_not_asserted(text):
+    for card in (DECK.get("mixed-precision"), without_hints("mixed-precision")):
+        assert grade(card, text).mistake_ids() == [], card
+
+
+def test_a_reversed_claim_gives_the_mistake_and_not_the_point():
+    reversed_claim = ("BF16 keeps more mantissa bits than FP16, so BF16 is the more precise of "
+                      "the two, while FP16 covers the wider range.")
+    feedback = grade(DECK.get("mixed-precision"), reversed_claim)
+    assert feedback.mistake_ids() == ["amp.m.reversed"] and feedback.covered_ids() == []
+    right = "FP16 keeps more mantissa bits than BF16, while BF16 has a range close to FP32."
+    feedback = grade(DECK.get("mixed-precision"), right)
+    assert feedback.covered_ids() == ["amp.range"] and feedback.mistake_ids() == []
+
+
+def test_russian_jargon_is_glossed_in_english_for_the_encoder():
+    from razbor.grading.gloss import gloss
+
+    glossed = gloss("берём скользящие средние, накопленные за обучение")
+    assert "running" in glossed and "скользящие" not in glossed
+    assert gloss("running mean at inference") == "running mean at inference"
+    russian = "Из каждого значения вычитаем среднее и делим на корень из дисперсии плюс эпсилон."
+    assert grade(without_hints("batchnorm"), russian).covered_ids() == ["bn.normalize"]
+
+
+@pytest.mark.parametrize(("answer", "attempt", "expected"), [
+    ("O(n log n)", "Сортировка слиянием занимает O(n log n).", True),
+    ("O(n log n)", "It is O(n log n)?", False),
+    ("O(n log n)", "Not O(n log n), it is O(n^2).", False),
+    ("O(n log n)", "It is O(n^2).", False),
+    ("0.5", "Половина, то есть 0.5", True),
+    ("0.5", "About 10.5", False),
+    ("Дайс", "I would train it with the Dice loss.", True),
+    ("Дайс", "something else", False),
+])
+def test_a_terse_short_answer_is_graded_word_for_word(answer, attempt, expected):
+    from dataclasses import replace
+
+    from razbor.cards import Rubric
+
+    card = replace(DECK.get("roc-auc"), rubric=Rubric(), short_answer=answer)
+    assert [point.text for point in card.gradable_rubric.key_points] == [answer]
+    assert bool(grade(card, attempt).covered_ids()) is expected
+
+
+def test_what_follows_a_colon_explains_a_dismissal_and_is_asserted():
+    card = DECK.get("roc-auc")
+    explained = ("Не стоит подавать в roc_auc_score готовые классы: от кривой останется одна "
+                 "точка, и информация о порядке пропадёт.")
+    assert grade(card, explained).covered_ids() == ["auc.binarized"]
+
+
+def test_the_coverage_of_a_terse_answer_is_whether_it_is_named():
+    from dataclasses import replace
+
+    from razbor.cards import Rubric
+    from razbor.grading.semantic import SemanticGrader
+
+    card = replace(DECK.get("roc-auc"), rubric=Rubric(), short_answer="O(n log n)")
+    grader = SemanticGrader()
+    assert grader.coverage(card, "Merge sort takes O(n log n) time.") == [1.0]
+    assert grader.coverage(card, "Merge sort takes quadratic time.") == [0.0]

@@ -43,6 +43,10 @@ class Lexicon:
         self._compiled[name] = tuple(dict.fromkeys(phrases))
         return self._compiled[name]
 
+    def raw_concepts(self) -> dict[str, list[str]]:
+        """Concept name -> its entries as written (phrases and '@other' references)."""
+        return self._raw
+
     @staticmethod
     def literal(text: str) -> list[tuple[str, ...]]:
         stems = phrase_stems(text)

