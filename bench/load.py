@@ -1,6 +1,7 @@
 """razbor under load: many signed-in users practising at once on PostgreSQL, a process killed.
 
     python bench/load.py [--users 200] [--minutes 5] [--workers 4] [--kill] [--no-throughput]
+                         [--no-practice]
 
 Each part gets a throwaway database on the PostgreSQL server at RAZBOR_BENCH_PG (default
 127.0.0.1:5432) and starts `razbor serve --accounts --workers N` on a free loopback port:
@@ -974,6 +975,8 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=64,
                         help="most requests the client has open at once (default 64)")
     parser.add_argument("--no-throughput", action="store_true", help="skip the throughput part")
+    parser.add_argument("--no-practice", action="store_true",
+                        help="skip the practice runs: only the throughput figures")
     parser.add_argument("--connections", type=int, default=32,
                         help="connections in flight for the throughput figures (default 32)")
     parser.add_argument("--throughput-seconds", type=float, default=10,
@@ -984,8 +987,9 @@ def main() -> None:
     if args.kill and args.workers < 2:
         parser.error("--kill needs --workers 2 or more: with one process there is none to spare")
     seconds = args.minutes * 60
-    passed = practice_part(args.users, seconds, args.workers, False, args.think, args.in_flight)
-    if args.kill:
+    passed = args.no_practice or practice_part(args.users, seconds, args.workers, False,
+                                               args.think, args.in_flight)
+    if args.kill and not args.no_practice:
         passed &= practice_part(args.users, seconds, args.workers, True, args.think,
                                 args.in_flight)
     if not args.no_throughput:

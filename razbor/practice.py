@@ -29,6 +29,8 @@ from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts, pref
 from razbor.storage.progress import read_practice_log
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
+# Readiness forecasts kept in memory, one per user with a date (see Trainer.readiness).
+MAX_KEPT_PLANS = 1000
 
 
 class PracticeError(Exception):
@@ -74,6 +76,7 @@ class Trainer:
         self.clock = clock
         self.versions = store.sync_deck(deck, clock())
         self._planners: dict[int, Planner] = {}
+        self._plans: dict[int, tuple[tuple, Readiness]] = {}
 
     def _now(self, now: datetime | None) -> datetime:
         return require_utc(now or self.clock())
@@ -110,6 +113,11 @@ class Trainer:
         due = self.store.due_card_ids(user_id, now, topic, limit=1)
         if due:
             return self.card(due[0])
+        if target is None:
+            new_id, started_today = self.store.first_new_card(user_id, topic,
+                                                              _start_of_day(now))
+            allowed = started_today < self.planner.settings.new_per_day
+            return self.card(new_id) if new_id and allowed else None
         if not self._new_cards_left(user_id, target, now):
             return None
         new = self.store.new_card_ids(user_id, topic, limit=1)
@@ -160,15 +168,31 @@ class Trainer:
         preferences.save_target_date(self.store, user_id, None, self._now(now))
 
     def readiness(self, user_id: int, now: datetime | None = None) -> Readiness | None:
-        """The plan for the user's target date (see razbor.readiness); None without one."""
+        """The plan for the user's target date (see razbor.readiness); None without one.
+
+        A forecast follows every card in scope through FSRS and takes seconds for thousands
+        of cards, so it is made once per user and day and kept while nothing it depends on
+        changes: the target date and topics, and the user's newest review by time (each
+        rating makes one; history imported with older dates shows from the next rating or
+        day). Every process reads that key from the database, so a change made through one
+        is seen by all.
+        """
         now = self._now(now)
         target = self.target_date(user_id, now)
         if target is None:
             return None
-        return forecast(scope.started_cards(self.store, user_id, target.topics),
-                        scope.new_card_ids(self.store, user_id, target.topics), now, target.day,
-                        self.planner_for(user_id),
+        key = (now.date(), target, self.store.newest_review(user_id))
+        kept = self._plans.get(user_id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        plan = forecast(scope.started_cards(self.store, user_id, target.topics),
+                        scope.new_card_ids(self.store, user_id, target.topics), now,
+                        target.day, self.planner_for(user_id),
                         self.store.introduced_since(user_id, _start_of_day(now)))
+        if user_id not in self._plans and len(self._plans) >= MAX_KEPT_PLANS:
+            del self._plans[next(iter(self._plans))]
+        self._plans[user_id] = (key, plan)
+        return plan
 
     def topic_counts(self, user_id: int, now: datetime | None = None) -> list[TopicCounts]:
         return self.store.topic_counts(user_id, self._now(now))

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from statistics import median
 
 from razbor.cards import Deck
@@ -127,8 +128,9 @@ class Progress:
     missed: list[MissedPoint]
 
 
+@lru_cache(maxsize=1024)
 def week_of(day: date) -> date:
-    """The Monday that starts the day's week."""
+    """The Monday that starts the day's week (cached: asked for every event of a year)."""
     return day - timedelta(days=day.weekday())
 
 

@@ -29,7 +29,7 @@ from razbor.storage.preferences import (
 )
 from razbor.web.app import create_app
 
-from .conftest import NOW
+from .conftest import NOW, seed_deck
 
 TODAY = NOW.date()
 PLANNER = Planner(SchedulerSettings(fuzz=False, new_per_day=0))
@@ -189,6 +189,26 @@ def test_the_plan_adapts_as_cards_are_practised(trainer, clock):
     assert trainer.readiness(user).behind == 3
     clock.now += timedelta(days=1)
     assert trainer.readiness(user) is None and trainer.target_date(user) is None
+
+
+def test_the_plan_is_kept_until_a_rating_a_new_date_or_a_new_day(trainer, clock):
+    """Two trainers on one database stand for two app processes: a change made through one
+    reaches the plan the other keeps."""
+    other = Trainer(seed_deck(), trainer.store, trainer.planner, clock=clock)
+    user = trainer.user()
+    trainer.set_target_date(user, in_days(20).isoformat(), ["metrics", "deep-learning"])
+    first = trainer.readiness(user)
+    assert trainer.readiness(user) is first
+    answer(other, user, "roc-auc")
+    rated = trainer.readiness(user)
+    assert [card.starts_on for card in first.cards if card.card_id == "roc-auc"] == [TODAY]
+    assert [card.starts_on for card in rated.cards if card.card_id == "roc-auc"] == [None]
+    other.set_target_date(user, in_days(10).isoformat(), ["metrics"])
+    assert trainer.readiness(user).target == in_days(10)
+    assert [card.card_id for card in trainer.readiness(user).cards] == ["roc-auc"]
+    kept = trainer.readiness(user)
+    clock.now += timedelta(days=1)
+    assert trainer.readiness(user) is not kept and trainer.readiness(user).days_left == 9
 
 
 @pytest.mark.parametrize(("day", "topics", "message"), [

@@ -3,10 +3,13 @@
 import re
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from razbor.cards import Card, Deck
 from razbor.practice import Trainer
+from razbor.storage import Store
+from razbor.storage import store as store_module
 from razbor.web.app import create_app
 
 from .conftest import seed_deck
@@ -199,3 +202,34 @@ def test_an_attempt_carries_its_feedback_and_a_spoken_one_none(client):
     assert aloud["feedback"] is None
     history = client.get("/api/cards/roc-auc/attempts").json()
     assert [a["feedback"] is not None for a in history] == [False, True]
+
+
+def test_pages_keep_working_after_postgresql_drops_the_connections(postgres_url, clock,
+                                                                   monkeypatch):
+    """A server restart or an idle timeout closes the pooled connections; a connection that
+    sat idle is pinged before use and replaced, so no request fails."""
+    monkeypatch.setattr(store_module, "PING_AFTER_IDLE", 0.0)
+    opened = Store.open(postgres_url)
+    trainer = Trainer(seed_deck(), opened, clock=clock)
+    try:
+        with TestClient(create_app(trainer), follow_redirects=False) as http:
+            assert http.get("/practice").status_code == 303
+            killer = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+            with killer.connect() as db:
+                ended = db.execute(sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            assert ended >= 1
+            assert http.get("/practice").status_code == 303
+            assert http.post("/api/cards/batchnorm/attempts",
+                             json={"answered_aloud": True}).status_code == 201
+    finally:
+        opened.close()
+
+
+def test_the_language_cookie_is_set_only_for_a_language_razbor_has(client):
+    chosen = client.get("/browse?q=x&lang=en")
+    assert "razbor_lang=en; Max-Age=31536000; Path=/; SameSite=lax" in chosen.headers[
+        "set-cookie"]
+    assert "set-cookie" not in client.get("/browse?lang=fr").headers
+    assert "set-cookie" not in client.get("/browse").headers

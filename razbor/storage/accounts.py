@@ -164,7 +164,7 @@ class Accounts:
         query = (sa.select(*USER_COLUMNS).join(sessions, sessions.c.user_id == users.c.id)
                  .where(sessions.c.token_digest == digest, sessions.c.expires_at > now,
                         users.c.active.is_(True)))
-        with self.store.engine.connect() as db:
+        with self.store.reading() as db:
             row = db.execute(query).first()
         return User(*row) if row else None
 

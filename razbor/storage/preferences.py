@@ -19,6 +19,10 @@ from razbor.scheduling import SchedulerSettings
 from razbor.storage.store import StorageError, Store
 from razbor.storage.tables import fsrs_parameters, user_preferences
 
+# Read on every practice page: built once, with the user as a parameter.
+TARGET_DATE = (sa.select(user_preferences.c.interview_date, user_preferences.c.interview_topics)
+               .where(user_preferences.c.user_id == sa.bindparam("user_id")))
+
 
 class BadSavedParameters(StorageError):
     """A user's stored FSRS parameters are ones FSRS refuses; the message says the fix."""
@@ -38,10 +42,8 @@ class FittedParameters:
 
 def target_date(store: Store, user_id: int) -> TargetDate | None:
     """The user's target date and its topics, or None if they have not set one."""
-    with store.engine.connect() as db:
-        row = db.execute(sa.select(user_preferences.c.interview_date,
-                                   user_preferences.c.interview_topics)
-                         .where(user_preferences.c.user_id == user_id)).first()
+    with store.reading() as db:
+        row = db.execute(TARGET_DATE, {"user_id": user_id}).first()
     if row is None or row.interview_date is None:
         return None
     return TargetDate(row.interview_date, tuple(row.interview_topics or ()))
@@ -63,7 +65,7 @@ def fitted_parameters(store: Store, user_id: int) -> FittedParameters | None:
     BadSavedParameters if FSRS refuses them, rather than scheduling on numbers it cannot use
     or silently on the defaults.
     """
-    with store.engine.connect() as db:
+    with store.reading() as db:
         row = db.execute(sa.select(fsrs_parameters)
                          .where(fsrs_parameters.c.user_id == user_id)).first()
     if row is None:

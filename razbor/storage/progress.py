@@ -33,7 +33,7 @@ def read_practice_log(store: Store, user_id: int, since: datetime, until: dateti
 
 def user_id_named(store: Store, name: str) -> int | None:
     """The id of a user, or None: reading progress must not create anyone."""
-    with store.engine.connect() as db:
+    with store.reading() as db:
         return db.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
 
 
@@ -60,17 +60,17 @@ def _reviews(db: Connection, user_id: int, since: datetime | None, until: dateti
 
 def _attempts(db: Connection, user_id: int, since: datetime, until: datetime
               ) -> list[AttemptEvent]:
+    # Only the key points leave the database: the evidence, mistakes and notes that make up
+    # most of a feedback document are not drawn here, and decoding them is most of the cost.
     query = (sa.select(attempts.c.card_id, cards.c.topic, attempts.c.created_at,
-                       attempts.c.seconds, attempts.c.feedback)
+                       attempts.c.seconds, attempts.c.feedback["key_points"])
              .join(cards, cards.c.id == attempts.c.card_id)
              .where(attempts.c.user_id == user_id, attempts.c.created_at >= since,
                     attempts.c.created_at < until)
              .order_by(attempts.c.created_at, attempts.c.id))
-    return [AttemptEvent(card_id, topic, created_at, seconds, _points(feedback))
-            for card_id, topic, created_at, seconds, feedback in db.execute(query)]
+    return [AttemptEvent(card_id, topic, created_at, seconds, _points(key_points))
+            for card_id, topic, created_at, seconds, key_points in db.execute(query)]
 
 
-def _points(feedback: dict | None) -> tuple[tuple[str, bool], ...]:
-    if not feedback:
-        return ()
-    return tuple((point["id"], bool(point["covered"])) for point in feedback.get("key_points", ()))
+def _points(key_points: list[dict] | None) -> tuple[tuple[str, bool], ...]:
+    return tuple((point["id"], bool(point["covered"])) for point in key_points or ())

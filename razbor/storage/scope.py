@@ -44,7 +44,7 @@ def new_card_ids(store: Store, user_id: int, topics: Sequence[str],
                                                 schedules.c.card_id == cards.c.id)
     query = (sa.select(cards.c.id).where(cards.c.retired.is_(False), ~seen.exists())
              .order_by(cards.c.position).limit(limit))
-    with store.engine.connect() as db:
+    with store.reading() as db:
         return list(db.execute(_in_scope(query, topics)).scalars())
 
 
@@ -56,7 +56,7 @@ def due_card_ids(store: Store, user_id: int, now: datetime, topics: Sequence[str
              .where(schedules.c.user_id == user_id, schedules.c.due <= now,
                     cards.c.retired.is_(False))
              .order_by(schedules.c.due).limit(limit))
-    with store.engine.connect() as db:
+    with store.reading() as db:
         return list(db.execute(_in_scope(query, topics)).scalars())
 
 

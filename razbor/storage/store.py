@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,7 +16,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    NoSuchModuleError,
+)
 
 from razbor.cards import Card, Deck
 from razbor.scheduling import Schedule
@@ -37,6 +45,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MAX_ID = 2**31 - 1
 SCHEMA_LOCK_KEY = 7_370_214_551
 WRITES = "razbor_writes"
+RETURNED_AT = "razbor_returned_at"
+# Seconds a pooled PostgreSQL connection may sit idle and still be used without a ping first.
+PING_AFTER_IDLE = 1.0
 
 
 class StorageError(Exception):
@@ -105,6 +116,20 @@ DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postg
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+# The statements behind every page are built once, with their values as parameters: building
+# and fingerprinting a select again on each call costs more CPU than running it.
+INTRODUCED_SINCE = (sa.select(sa.func.count()).select_from(schedules)
+                    .where(schedules.c.user_id == sa.bindparam("user_id"),
+                           schedules.c.introduced_at >= sa.bindparam("since")))
+ATTEMPT_BY_ID = sa.select(attempts).where(attempts.c.id == sa.bindparam("attempt_id"))
+REVIEW_OF_ATTEMPT = sa.select(reviews).where(reviews.c.attempt_id == sa.bindparam("attempt_id"))
+SCHEDULE_OF_CARD = sa.select(schedules).where(schedules.c.user_id == sa.bindparam("user_id"),
+                                              schedules.c.card_id == sa.bindparam("card_id"))
+NEWEST_REVIEW = (sa.select(reviews.c.reviewed_at, reviews.c.id)
+                 .where(reviews.c.user_id == sa.bindparam("user_id"))
+                 .order_by(reviews.c.reviewed_at.desc(), reviews.c.id.desc()).limit(1))
+
+
 def _database_url(url: str, create: bool) -> URL:
     """The parsed URL with razbor's driver; BadDatabaseURL for anything razbor cannot use."""
     try:
@@ -154,14 +179,40 @@ def _sqlite_file(database: str | None, create: bool) -> Path:
 
 def _engine(url: URL) -> Engine:
     try:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url)
     except (NoSuchModuleError, ImportError) as error:
         raise StorageError(f"no driver for {url.drivername} ({error}) (fix: pip install "
                            "'razbor[postgres]' for PostgreSQL)") from error
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
+    else:
+        sa.event.listen(engine.pool, "checkin", _note_checkin)
+        sa.event.listen(engine.pool, "checkout", partial(_ping_if_idle, engine.dialect))
     return engine
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info[RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
+    """Make sure a pooled server connection still works before using it, if it sat idle.
+
+    A connection the server dropped (a restart, an idle timeout) would otherwise fail the
+    request that draws it. Pinging on every checkout, as pool_pre_ping does, adds a round trip
+    to each of the several reads a page makes; a connection used less than PING_AFTER_IDLE
+    seconds ago worked then, and a server restart takes longer than that, so a connection
+    that outlived one has always been idle long enough to be pinged. (A connection that fails
+    in use makes SQLAlchemy drop every pooled connection as well.)
+    """
+    returned_at = record.info.get(RETURNED_AT)
+    if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        raise DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 def _write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
@@ -252,12 +303,29 @@ def _schedule(value: dict | None) -> Schedule | None:
     return Schedule.from_dict(value) if value else None
 
 
+def _review_record(row) -> ReviewRecord:
+    """A review from its stored values (a row, or the values just inserted)."""
+    return ReviewRecord(**{**row, "state_before": _schedule(row["state_before"]),
+                           "state_after": _schedule(row["state_after"])})
+
+
 class Store:
     """Practice history in a SQL database (SQLite file or PostgreSQL server)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sizes: dict[str, int] | None = None
+        self._reads = (engine.execution_options(isolation_level="AUTOCOMMIT")
+                       if engine.dialect.name == "postgresql" else engine)
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for reads that need no single moment (see snapshot for those).
+
+        On PostgreSQL it runs each statement on its own, as READ COMMITTED would anyway, but
+        without the BEGIN and ROLLBACK round trips around it: a page makes several such reads.
+        On SQLite the statements of one connection share a transaction, which costs nothing.
+        """
+        return self._reads.connect()
 
     def writing(self) -> AbstractContextManager[Connection]:
         """A write transaction; on SQLite it waits for the write lock before its first read."""
@@ -379,7 +447,7 @@ class Store:
 
     def card_version(self, version_id: int) -> Card:
         """The card content as it was when an attempt was made."""
-        with self.engine.connect() as db:
+        with self.reading() as db:
             content = db.execute(sa.select(card_versions.c.content)
                                  .where(card_versions.c.id == version_id)).scalar_one()
         return Card.from_dict(content)
@@ -402,23 +470,18 @@ class Store:
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         if not 0 < attempt_id <= MAX_ID:
             return None
-        with self.engine.connect() as db:
-            row = db.execute(sa.select(attempts).where(attempts.c.id == attempt_id)).first()
+        with self.reading() as db:
+            row = db.execute(ATTEMPT_BY_ID, {"attempt_id": attempt_id}).first()
         return AttemptRecord(**row._mapping) if row else None
 
     def review_of(self, attempt_id: int) -> ReviewRecord | None:
-        with self.engine.connect() as db:
+        with self.reading() as db:
             return self._review_of(db, attempt_id)
 
     @staticmethod
     def _review_of(db: Connection, attempt_id: int) -> ReviewRecord | None:
-        row = db.execute(sa.select(reviews).where(reviews.c.attempt_id == attempt_id)).first()
-        if row is None:
-            return None
-        data = dict(row._mapping)
-        data["state_before"] = _schedule(data["state_before"])
-        data["state_after"] = _schedule(data["state_after"])
-        return ReviewRecord(**data)
+        row = db.execute(REVIEW_OF_ATTEMPT, {"attempt_id": attempt_id}).first()
+        return _review_record(row._mapping) if row else None
 
     def add_review(self, attempt: AttemptRecord, rating: int, now: datetime,
                    next_schedule: Callable[[Schedule | None], Schedule]
@@ -436,20 +499,20 @@ class Store:
                 return existing, False
             before = self._schedule_of(db, attempt.user_id, attempt.card_id)
             after = next_schedule(before)
-            db.execute(reviews.insert().values(
-                user_id=attempt.user_id, card_id=attempt.card_id, attempt_id=attempt.id,
-                rating=rating, state_before=before.to_dict() if before else None,
-                state_after=after.to_dict(), reviewed_at=now))
+            values = {"user_id": attempt.user_id, "card_id": attempt.card_id,
+                      "attempt_id": attempt.id, "rating": rating,
+                      "state_before": before.to_dict() if before else None,
+                      "state_after": after.to_dict(), "reviewed_at": now}
+            review_id = db.execute(reviews.insert().values(**values)).inserted_primary_key[0]
             self._save_schedule(db, attempt.user_id, attempt.card_id, after,
                                 introduced=before is None, now=now)
             due_counts.move(db, attempt.user_id, attempt.card_id,
                             before.due if before else None, after.due)
-            return self._review_of(db, attempt.id), True
+        return _review_record({"id": review_id, **values}), True
 
     @staticmethod
     def _schedule_of(db: Connection, user_id: int, card_id: str) -> Schedule | None:
-        row = db.execute(sa.select(schedules).where(schedules.c.user_id == user_id,
-                                                    schedules.c.card_id == card_id)).first()
+        row = db.execute(SCHEDULE_OF_CARD, {"user_id": user_id, "card_id": card_id}).first()
         if row is None:
             return None
         return Schedule(state=row.state, step=row.step, stability=row.stability,
@@ -467,13 +530,13 @@ class Store:
                                                 schedules.c.card_id == card_id).values(**row))
 
     def schedule(self, user_id: int, card_id: str) -> Schedule | None:
-        with self.engine.connect() as db:
+        with self.reading() as db:
             return self._schedule_of(db, user_id, card_id)
 
     def history(self, user_id: int, card_id: str) -> list[tuple[AttemptRecord,
                                                                   ReviewRecord | None]]:
         """Every attempt of a card by a user, newest first, each with its review if rated."""
-        with self.engine.connect() as db:
+        with self.reading() as db:
             rows = db.execute(sa.select(attempts).where(attempts.c.user_id == user_id,
                                                         attempts.c.card_id == card_id)
                               .order_by(attempts.c.created_at.desc(), attempts.c.id.desc()))
@@ -495,7 +558,7 @@ class Store:
     def recording(self, recording_id: int) -> RecordingRecord | None:
         if not 0 < recording_id <= MAX_ID:
             return None
-        with self.engine.connect() as db:
+        with self.reading() as db:
             row = db.execute(sa.select(recordings).where(recordings.c.id == recording_id)).first()
         return RecordingRecord(**row._mapping) if row else None
 
@@ -515,44 +578,46 @@ class Store:
 
     def recordings_with_status(self, *statuses: str) -> list[int]:
         """Ids of recordings in the given states, oldest first."""
-        with self.engine.connect() as db:
+        with self.reading() as db:
             return list(db.execute(sa.select(recordings.c.id).where(
                 recordings.c.status.in_(statuses)).order_by(recordings.c.id)).scalars())
 
     # the queue
 
-    @staticmethod
-    def _in_topic(query, topic: str | None):
-        if not topic:
-            return query
-        return query.where(sa.exists().where(card_topics.c.card_id == cards.c.id,
-                                             card_topics.c.topic == topic))
-
     def due_card_ids(self, user_id: int, now: datetime, topic: str | None = None,
                      limit: int = 10) -> list[str]:
         """Cards whose review is due, most overdue first."""
-        query = (sa.select(schedules.c.card_id)
-                 .join(cards, cards.c.id == schedules.c.card_id)
-                 .where(schedules.c.user_id == user_id, schedules.c.due <= now,
-                        cards.c.retired.is_(False))
-                 .order_by(schedules.c.due).limit(limit))
-        with self.engine.connect() as db:
-            return list(db.execute(self._in_topic(query, topic)).scalars())
+        with self.reading() as db:
+            return list(db.execute(_due_query(bool(topic)), {
+                "user_id": user_id, "now": now, "topic": topic, "limit": limit}).scalars())
 
     def new_card_ids(self, user_id: int, topic: str | None = None, limit: int = 10) -> list[str]:
         """Cards the user has never rated, in deck order."""
-        seen = sa.select(schedules.c.card_id).where(schedules.c.user_id == user_id,
-                                                    schedules.c.card_id == cards.c.id)
-        query = (sa.select(cards.c.id).where(cards.c.retired.is_(False), ~seen.exists())
-                 .order_by(cards.c.position).limit(limit))
-        with self.engine.connect() as db:
-            return list(db.execute(self._in_topic(query, topic)).scalars())
+        with self.reading() as db:
+            return list(db.execute(_new_query(bool(topic)), {
+                "user_id": user_id, "topic": topic, "limit": limit}).scalars())
+
+    def first_new_card(self, user_id: int, topic: str | None, since: datetime
+                       ) -> tuple[str | None, int]:
+        """The first card the user has never rated (None if none) and how many new cards they
+        started since a moment: what the next-card page needs, in one round trip."""
+        with self.reading() as db:
+            row = db.execute(_first_new_query(bool(topic)), {
+                "user_id": user_id, "topic": topic, "limit": 1, "since": since}).one()
+        return row.card_id, row.started
+
+    def newest_review(self, user_id: int) -> tuple[datetime, int] | None:
+        """When the user's newest review was made and its id (None before any): a marker that
+        changes whenever a rating adds one. Read from the (user, time) index, not a scan."""
+        with self.reading() as db:
+            row = db.execute(NEWEST_REVIEW, {"user_id": user_id}).first()
+        return (row.reviewed_at, row.id) if row else None
 
     def introduced_since(self, user_id: int, since: datetime) -> int:
         """How many new cards the user started since a moment (for the daily limit)."""
-        with self.engine.connect() as db:
-            return db.execute(sa.select(sa.func.count()).select_from(schedules).where(
-                schedules.c.user_id == user_id, schedules.c.introduced_at >= since)).scalar_one()
+        with self.reading() as db:
+            return db.execute(INTRODUCED_SINCE, {"user_id": user_id, "since": since}
+                              ).scalar_one()
 
     def topic_counts(self, user_id: int, now: datetime) -> list[TopicCounts]:
         """Due, new and learned cards per primary topic, in deck order.
@@ -560,7 +625,7 @@ class Store:
         Read from the per-day counts (see due_counts) and the deck's topic sizes, which change
         only when a deck is synced, so the cost does not grow with the cards a user has seen.
         """
-        with self.engine.connect() as db:
+        with self.reading() as db:
             progress = due_counts.due_and_seen(db, user_id, now)
             sizes = self._topic_sizes(db)
         result = []
@@ -582,7 +647,7 @@ class Store:
     def reviews_between(self, user_id: int, start: datetime, end: datetime
                         ) -> list[ReviewRecord]:
         """The review log of a user in a time window, oldest first."""
-        with self.engine.connect() as db:
+        with self.reading() as db:
             ids = db.execute(sa.select(reviews.c.attempt_id).where(
                 reviews.c.user_id == user_id, reviews.c.reviewed_at >= start,
                 reviews.c.reviewed_at < end).order_by(reviews.c.id)).scalars().all()
@@ -612,6 +677,40 @@ class Store:
             db.execute(schedules.insert(), rows)
         due_counts.recount(db)
         return len(rows)
+
+
+@cache
+def _due_query(in_topic: bool) -> sa.Select:
+    """Due cards of a user (bound: user_id, now, limit, and topic if in_topic)."""
+    query = (sa.select(schedules.c.card_id)
+             .join(cards, cards.c.id == schedules.c.card_id)
+             .where(schedules.c.user_id == sa.bindparam("user_id"),
+                    schedules.c.due <= sa.bindparam("now"), cards.c.retired.is_(False))
+             .order_by(schedules.c.due).limit(sa.bindparam("limit")))
+    return _in_topic(query) if in_topic else query
+
+
+@cache
+def _new_query(in_topic: bool) -> sa.Select:
+    """Cards a user has never rated (bound: user_id, limit, and topic if in_topic)."""
+    seen = sa.select(schedules.c.card_id).where(schedules.c.user_id == sa.bindparam("user_id"),
+                                                schedules.c.card_id == cards.c.id)
+    query = (sa.select(cards.c.id).where(cards.c.retired.is_(False), ~seen.exists())
+             .order_by(cards.c.position).limit(sa.bindparam("limit")))
+    return _in_topic(query) if in_topic else query
+
+
+@cache
+def _first_new_query(in_topic: bool) -> sa.Select:
+    """The first new card and the count of cards started since (bound as _new_query, and
+    since)."""
+    return sa.select(_new_query(in_topic).scalar_subquery().label("card_id"),
+                     INTRODUCED_SINCE.scalar_subquery().label("started"))
+
+
+def _in_topic(query: sa.Select) -> sa.Select:
+    return query.where(sa.exists().where(card_topics.c.card_id == cards.c.id,
+                                         card_topics.c.topic == sa.bindparam("topic")))
 
 
 def _regrouped(deck: Deck, existing: dict) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +30,8 @@ HERE = Path(__file__).parent
 MAX_BODY_BYTES = 1_000_000
 MAX_MESSAGE_CHARS = 300
 MAX_ECHO_CHARS = 40
+LANGUAGE_COOKIE = "razbor_lang"
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 STATUS = {NotFound: 404, InvalidInput: 400, Conflict: 409, Locked: 403}
 
 
@@ -113,6 +117,44 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class RememberLanguage:
+    """Keep a language chosen with ?lang= in a cookie, so later pages come in it too.
+
+    Plain ASGI rather than Starlette's @app.middleware("http"), which runs every request
+    through a task group and memory streams and costs more than many a page itself.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        chosen = _chosen_language(scope) if scope["type"] == "http" else None
+        if chosen is None:
+            await self.app(scope, receive, send)
+            return
+        cookie = SimpleCookie()
+        cookie[LANGUAGE_COOKIE] = chosen
+        cookie[LANGUAGE_COOKIE].update({"max-age": LANGUAGE_COOKIE_SECONDS, "path": "/",
+                                        "samesite": "lax"})
+        header = cookie.output(header="").strip().encode("latin-1")
+
+        async def send_with_cookie(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"set-cookie", header)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _chosen_language(scope) -> str | None:
+    """The language a request's ?lang= names, if razbor has it."""
+    query = scope.get("query_string", b"")
+    if not query:
+        return None
+    chosen = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)).get("lang")
+    return chosen if chosen in LANGUAGES else None
+
+
 def create_app(trainer: Trainer, lang: str = "ru",
                speech: TranscriptionService | None = None,
                allowed_hosts: Sequence[str] | None = None,
@@ -143,6 +185,8 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.state.default_lang = lang
     app.state.labs = LabCache()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # Templates are read once: checking every file's time on each page costs several stat calls.
+    templates.env.auto_reload = False
     templates.env.filters["markdown"] = render_markdown
     templates.env.globals["titles"] = {card.id: card.title for card in trainer.deck}
     app.state.templates = templates
@@ -161,13 +205,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.add_middleware(BodyLimit, upload_limit=(speech.max_bytes + 100_000 if speech
                                                 else MAX_BODY_BYTES))
 
-    @app.middleware("http")
-    async def remember_language(request: Request, call_next):
-        response = await call_next(request)
-        chosen = request.query_params.get("lang")
-        if chosen in LANGUAGES:
-            response.set_cookie("razbor_lang", chosen, max_age=365 * 24 * 3600, samesite="lax")
-        return response
+    app.add_middleware(RememberLanguage)
 
     @app.exception_handler(PracticeError)
     async def practice_error(request: Request, error: PracticeError):
@@ -199,7 +237,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
 
 def language(request: Request) -> str:
     """?lang= wins and is remembered in a cookie; else the cookie; else the server default."""
-    chosen = request.query_params.get("lang") or request.cookies.get("razbor_lang")
+    chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else request.app.state.default_lang
 
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from razbor.accounts import (
     SESSION_LIFETIME,
@@ -44,13 +45,22 @@ class NotAllowed(Exception):
     """A signed-in user asked for something only an admin may do."""
 
 
-def signed_in(request: Request) -> User | None:
-    """The dependency of every data route: the account signed in, or None without accounts."""
-    accounts = request.app.state.accounts
-    if accounts is None:
+async def signed_in(request: Request) -> User | None:
+    """The dependency of every data route: the account signed in, or None without accounts.
+
+    Async so that the laptop's single user costs no trip to a worker thread; a session is
+    looked up in one, as the database must not block the event loop.
+    """
+    if request.app.state.accounts is None:
         request.state.user = None
         request.state.user_id = request.app.state.user_id
         return None
+    return await run_in_threadpool(session_user, request)
+
+
+def session_user(request: Request) -> User:
+    """The account of the request's live session; NotSignedIn without one."""
+    accounts = request.app.state.accounts
     token = request.cookies.get(SESSION_COOKIE, "")
     user = accounts.session_user(token_digest(token), _now()) if token else None
     if user is None:
@@ -62,7 +72,7 @@ def signed_in(request: Request) -> User | None:
 
 def admin(request: Request) -> User:
     """The dependency of the admin pages: a signed-in admin, or NotAllowed (403)."""
-    user = signed_in(request)
+    user = session_user(request)
     if not user.is_admin:
         raise NotAllowed()
     return user
@@ -134,7 +144,7 @@ def logout(request: Request):
 
 @router.get("/account/password")
 def password_form(request: Request):
-    signed_in(request)
+    session_user(request)
     return render(request, "password.html", {"error": "", "done": False})
 
 
@@ -142,7 +152,7 @@ def password_form(request: Request):
 def change_password(request: Request, current: Annotated[str, Form(max_length=2000)] = "",
                     new: Annotated[str, Form(max_length=2000)] = "",
                     repeat: Annotated[str, Form(max_length=2000)] = ""):
-    user = signed_in(request)
+    user = session_user(request)
     accounts = request.app.state.accounts
     if not password_matches(accounts.password_hash(user.id), current):
         return render(request, "password.html", {"error": "wrong_password", "done": False},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -96,7 +97,14 @@ def card_page(request: Request, card_id: str, topic: str | None = None):
 
 def _practice_context(card, topic: str | None, text: str, error: str = "") -> dict:
     return {"card": card, "topic": topic or "", "text": text, "error": error,
-            "started_at": datetime.now(UTC).isoformat(), "speech_installed": speech_installed()}
+            "started_at": datetime.now(UTC).isoformat(),
+            "speech_installed": _speech_installed()}
+
+
+@cache
+def _speech_installed() -> bool:
+    """Looked up once: a package search walks sys.path, and installing speech needs a restart."""
+    return speech_installed()
 
 
 @router.post("/cards/{card_id}/attempts")
