@@ -134,6 +134,22 @@ def test_the_language_is_detected_when_not_given(clips, transcriber):
     assert transcriber.transcribe(clips["ru"]).language == "ru"
 
 
+def test_choosing_the_language_costs_no_second_encoding_of_the_first_window(clips):
+    """Detecting among ru/en and then decoding encodes the clip's one 30 s window once, and
+    gives the same words as decoding in the language given."""
+    transcriber = WhisperTranscriber(recover_terms=False)
+    model = transcriber._load()
+    encoded = []
+    encode = model.encode._encode
+    model.encode._encode = lambda features: encoded.append(1) or encode(features)
+    detected = transcriber.transcribe(clips["en"], priors={"ru": 1.5, "en": 1.0})
+    runs_when_detected = len(encoded)
+    given = transcriber.transcribe(clips["en"], "en")
+    assert detected.language == "en"
+    assert runs_when_detected == len(encoded) - runs_when_detected == 1
+    assert detected.words == given.words
+
+
 def test_delivery_report_counts_pace_fillers_pauses_and_time_to_the_point():
     words = [Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(
         ["ну", "эээ", "короче", "um", "so", "like", "batchnorm", "uses", "running", "statistics"])]

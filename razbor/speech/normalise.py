@@ -46,16 +46,33 @@ def _forms(forms: tuple[str, ...]) -> tuple[_Form, ...]:
                  for form in forms if len(sound_key(form)) >= 3)
 
 
+# A transcript's words and a card's forms repeat across the runs compared: stemming and keys
+# were most of mending's time before they were remembered.
+@lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
     return _russian.stemWord(word.replace("ё", "е")) if CYRILLIC.search(word) else word
+
+
+@lru_cache(maxsize=4096)
+def _english_stem(word: str) -> str:
+    return _english.stemWord(word)
+
+
+@lru_cache(maxsize=4096)
+def _sound_key(text: str) -> str:
+    return sound_key(text)
 
 
 def _needed(key: str) -> float:
     return next(needed for longest, needed in SIMILARITY if len(key) <= longest)
 
 
-def _similarity(first: str, second: str) -> float:
-    return SequenceMatcher(None, first, second, autojunk=False).ratio()
+def _similarity(first: str, second: str, needed: float = 0.0) -> float:
+    """difflib's ratio, or 0 when its cheap upper bounds already fall short of `needed`."""
+    matcher = SequenceMatcher(None, first, second, autojunk=False)
+    if matcher.real_quick_ratio() < needed or matcher.quick_ratio() < needed:
+        return 0.0
+    return matcher.ratio()
 
 
 def mend_terms(transcript: Transcript, vocabulary: Vocabulary) -> Transcript:
@@ -135,21 +152,20 @@ def _match(run: list[str], form: _Form) -> _Match | None:
     plain = re.sub(r"[._-]", "", heard)
     if plain != joined and (plain in joined or joined in plain):
         return None
-    if len(run) > 1 and not _each_word_counts(run, joined):
-        return None
     stem, form_stem = _stem(plain), _stem(joined)
     if heard_cyrillic:
-        score = max(_similarity(plain, joined), _similarity(stem, form_stem))
+        compared = ((plain, joined), (stem, form_stem))
         same_word = stem.startswith(form_stem) or form_stem.startswith(stem)
-        written = _with_ending(form.text, run)
     else:
-        score = _similarity(sound_key(plain), form.key)
-        same_word = sound_key(plain) == form.key or _english.stemWord(plain) == \
-            _english.stemWord(joined)
-        written = form.text
+        compared = ((_sound_key(plain), form.key),)
+        same_word = _sound_key(plain) == form.key or _english_stem(plain) == \
+            _english_stem(joined)
     exact = same_word and len(run) == form.words
-    if not exact and score < _needed(form.key):
+    needed = 0.0 if exact else _needed(form.key)
+    score = max(_similarity(first, second, needed) for first, second in compared)
+    if score < needed or (len(run) > 1 and not _each_word_counts(run, joined)):
         return None
+    written = _with_ending(form.text, run) if heard_cyrillic else form.text
     if run[0][:1].isupper() and form.cyrillic:
         written = written[:1].upper() + written[1:]
     return score, written, exact

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -112,10 +113,14 @@ class WhisperTranscriber:
 
             path = model_source(self.model_name)
             try:
-                self._model = WhisperModel(path, device="cpu", compute_type="int8",
-                                           cpu_threads=self.threads)
+                model = WhisperModel(path, device="cpu", compute_type="int8",
+                                     cpu_threads=self.threads)
             except Exception as error:  # a wrong name or folder must say which
                 raise SpeechUnavailable(_load_failure(self.model_name, error)) from error
+            model.feature_extractor = LastFeatures(model.feature_extractor)
+            model.encode = LastEncoding(model.encode)
+            _return_large_buffers()
+            self._model = model
         return self._model
 
     def transcribe(self, path: Path, language: str | None = None,
@@ -138,45 +143,75 @@ class WhisperTranscriber:
 
         model = self._load()
         audio = decode_audio(str(path))
-        if not language and priors and model.model.is_multilingual:
-            language = detect_language(model, audio, priors)
-        speech = speech_stretches(audio)
-        words, info, looped = self._decode(audio, language, hints, progress)
-        if hints and looped:
-            words, info, _ = self._decode(audio, language, None)
-        words = [word for word in words if _spoken(word, speech)]
-        if self.recover_terms and info.language != TERMS_LANGUAGE and model.model.is_multilingual:
-            words = self._recover_terms(audio, words, speech, hints)
+        try:
+            speech = speech_stretches(audio)
+            until = speech[-1][1] + SPEECH_SLACK if speech else None
+            if not language and priors and model.model.is_multilingual:
+                language = detect_language(model, audio, priors, until)
+            words, info = self._decode(audio, language, hints, progress, until)
+            words = [word for word in words if _spoken(word, speech)]
+            if (self.recover_terms and info.language != TERMS_LANGUAGE
+                    and model.model.is_multilingual):
+                words = self._recover_terms(audio, words, speech, hints)
+        finally:
+            model.feature_extractor.forget()
+            model.encode.forget()
         return Transcript(" ".join(word.text for word in words), info.language,
                           round(float(info.duration), 2), tuple(words))
 
     def _decode(self, audio, language: str | None, hints: DecodingHints | None,
-                progress: Callable[[float], None] | None = None
-                ) -> tuple[list[Word], object, bool]:
-        """(words, faster-whisper's information, whether a window went round in a loop).
+                progress: Callable[[float], None] | None = None, until: float | None = None
+                ) -> tuple[list[Word], object]:
+        """(words, faster-whisper's information) of the audio up to `until` seconds (the end
+        of the last speech: a window of trailing silence is where a prompted decoder loops),
+        decoded with the hints' prompt.
 
-        A prompt now and then sends the decoder into a loop ("что я не знаю, что я не знаю")
-        or into another language; Whisper's own test for that, text that compresses too well,
-        tells the caller to decode again without it.
+        A prompt now and then sends the decoder into a loop ("и так и так и так"), into
+        another language, or makes it read the prompt back instead of the speech ("Dropout —
+        обучение, инференс и ..." for an answer that says none of it). The stretches where
+        that happened, told by Whisper's own test for a loop (text that compresses too well)
+        or by ECHO_WORDS of the prompt's words in a row, are decoded again without the
+        prompt; the rest keeps what the prompt bought. A stretch shorter than SHORTEST_WORD
+        (the last fraction of a second of a recording) is dropped instead: decoded alone it
+        comes back as one of Whisper's stock phrases ("СПОКОЙНАЯ МУЗЫКА").
         """
         prompt = hints.prompt(language) if hints else ""
+        words, info, astray = self._run(audio, language, prompt, progress,
+                                        [(0.0, until)] if until else None)
+        if astray:
+            again = [(start, end) for start, end in astray if end - start >= SHORTEST_WORD]
+            redone = self._run(audio, info.language, "", clip=again)[0] if again else []
+            words = sorted([word for word in words if not _within(word, astray)] + redone,
+                           key=lambda word: word.start + word.end)
+        return words, info
+
+    def _run(self, audio, language: str | None, prompt: str,
+             progress: Callable[[float], None] | None = None,
+             clip: list[tuple[float, float]] | None = None
+             ) -> tuple[list[Word], object, list[tuple[float, float]]]:
+        """(words, faster-whisper's information, the (start, end) of segments gone astray)
+        of one decoding, of the whole audio or of the `clip` stretches only."""
         # faster-whisper reads `initial_prompt` before the first 30 s window only (each window
         # is decoded on its own) and `hotwords` before every one, in the same place: the
         # prompt goes there, so a long answer is decoded alike throughout.
         segments, info = self._load().transcribe(
             audio, language=language or None, beam_size=self.beam_size,
             temperature=0.0, condition_on_previous_text=False, hotwords=prompt or None,
-            word_timestamps=True, vad_filter=False)
+            word_timestamps=True, vad_filter=False,
+            clip_timestamps=[t for stretch in clip for t in stretch] if clip else "0")
         words: list[Word] = []
-        looped = False
+        astray: list[tuple[float, float]] = []
         for segment in segments:
-            looped |= segment.compression_ratio > LOOPING_COMPRESSION
-            words.extend(Word(w.word.strip(), round(float(w.start), 2), round(float(w.end), 2),
-                              round(float(w.probability), 3))
-                         for w in segment.words or () if w.word.strip())
+            heard = [Word(w.word.strip(), round(float(w.start), 2), round(float(w.end), 2),
+                          round(float(w.probability), 3))
+                     for w in segment.words or () if w.word.strip()]
+            if prompt and (segment.compression_ratio > LOOPING_COMPRESSION
+                           or echoes(heard, prompt)):
+                astray.append((float(segment.start), float(segment.end)))
+            words.extend(heard)
             if progress and info.duration:
                 progress(min(1.0, float(segment.end) / float(info.duration)))
-        return words, info, looped
+        return words, info, astray
 
     def _recover_terms(self, audio, words: list[Word], speech: list[tuple[float, float]],
                        hints: DecodingHints | None) -> list[Word]:
@@ -192,9 +227,7 @@ class WhisperTranscriber:
         if not unheard:
             return words
         joined, placed = _join_stretches(audio, unheard)
-        english, _, looped = self._decode(joined, TERMS_LANGUAGE, hints)
-        if hints and looped:
-            english, _, _ = self._decode(joined, TERMS_LANGUAGE, None)
+        english, _ = self._decode(joined, TERMS_LANGUAGE, hints)
         recovered = []
         for word in english:
             middle = (word.start + word.end) / 2
@@ -223,6 +256,24 @@ STRETCH_SLACK = 0.2
 SPEECH_SLACK = 0.2
 # Whisper's threshold: a window whose text compresses better than this repeats itself.
 LOOPING_COMPRESSION = 2.4
+# This many of the prompt's words in a row in the text: the decoder read the prompt back.
+ECHO_WORDS = 4
+SHORTEST_WORD = 0.5
+PLAIN_WORD = re.compile(r"\w+")
+
+
+def _within(word: Word, stretches: list[tuple[float, float]]) -> bool:
+    middle = (word.start + word.end) / 2
+    return any(start <= middle <= end for start, end in stretches)
+
+
+def echoes(words: list[Word], prompt: str) -> bool:
+    """Whether the decoded words repeat ECHO_WORDS consecutive words of the prompt."""
+    hint = PLAIN_WORD.findall(prompt.lower())
+    heard = PLAIN_WORD.findall(" ".join(word.text for word in words).lower())
+    runs = {tuple(hint[i:i + ECHO_WORDS]) for i in range(len(hint) - ECHO_WORDS + 1)}
+    return any(tuple(heard[i:i + ECHO_WORDS]) in runs
+               for i in range(len(heard) - ECHO_WORDS + 1))
 
 
 def speech_stretches(audio) -> list[tuple[float, float]]:
@@ -273,13 +324,110 @@ def _join_stretches(audio, stretches: list[tuple[float, float]]):
     return np.concatenate(pieces), placed
 
 
-def detect_language(model, audio, priors: Mapping[str, float]) -> str:
-    """The language among `priors` with the most weight after hearing the first 30 s.
+def detect_language(model, audio, priors: Mapping[str, float], until: float | None = None
+                    ) -> str:
+    """The language among `priors` with the most weight after hearing the first 30 s (or
+    up to `until` seconds, where decoding will stop).
 
     Whisper base hears synthesised or accented Russian as Ukrainian or Bulgarian now and then,
     and a Russian answer that opens with English terms as English; answers here are in the
     user's and the card's languages, so only those compete, weighted by how likely each is.
+
+    The features and the first window are made exactly as faster-whisper makes them for
+    decoding (the log-mel scale depends on the whole recording), so the decoder finds both in
+    LastFeatures and LastEncoding instead of computing them again.
     """
-    _, _, heard = model.detect_language(audio=audio)
-    belief = dict(heard)
+    from faster_whisper.audio import pad_or_trim
+
+    features = model.feature_extractor(audio, chunk_length=None)
+    window = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1,
+                 round(until * model.frames_per_second) if until else features.shape[-1])
+    encoded = model.encode(pad_or_trim(features[:, :window]))
+    belief = {token[2:-2]: probability
+              for token, probability in model.model.detect_language(encoded)[0]}
     return max(priors, key=lambda code: belief.get(code, 0.0) * priors[code])
+
+
+class LastEncoding:
+    """The model's encoder, remembering its last input and output.
+
+    Encoding a 30 s window is about a fifth of the work of transcribing it; language detection
+    encodes the first window, and decoding asks for the same window again. Inputs are compared
+    by content, so a window that differs is always encoded afresh.
+    """
+
+    def __init__(self, encode: Callable):
+        self._encode = encode
+        self._last: tuple[bytes, object] | None = None
+
+    def __call__(self, features):
+        key = _fingerprint(features)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        encoded = self._encode(features)
+        self._last = (key, encoded)
+        return encoded
+
+    def forget(self) -> None:
+        """Drop the remembered encoding, so it is not kept between recordings."""
+        self._last = None
+
+
+class LastFeatures:
+    """The model's feature extractor, remembering the features of the last recording it was
+    given (the very array, held until forget()): language detection and decoding both need
+    them, and computing them twice costs a fifth of a second and tens of MiB per minute."""
+
+    def __init__(self, extractor):
+        self._extractor = extractor
+        self._last: tuple[object, tuple, object] | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._extractor, name)
+
+    def __call__(self, waveform, **options):
+        settings = tuple(sorted(options.items()))
+        last = self._last
+        if last is not None and last[0] is waveform and last[1] == settings:
+            return last[2]
+        features = self._extractor(waveform, **options)
+        self._last = (waveform, settings, features)
+        return features
+
+    def forget(self) -> None:
+        """Drop the remembered recording and its features."""
+        self._last = None
+
+
+# glibc's malloc takes blocks this large and larger straight from the system.
+LARGE_BUFFER = 4 << 20
+M_MMAP_THRESHOLD = -3
+
+
+def _return_large_buffers() -> None:
+    """Have glibc give buffers of LARGE_BUFFER and more back to the system when freed.
+
+    By default glibc raises that threshold to the largest block freed so far (up to 32 MiB),
+    so after the first recording's feature arrays (tens of MiB) are freed, later ones are
+    carved from the heap, whose freed space the process keeps: every step that made such an
+    array added to the peak. Elsewhere (no glibc) nothing changes.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER)
+
+
+def _fingerprint(features) -> bytes:
+    import hashlib
+
+    import numpy as np
+
+    array = np.ascontiguousarray(features)
+    digest = hashlib.blake2b(str(array.shape).encode(), digest_size=16)
+    digest.update(array.data)
+    return digest.digest()
