@@ -385,3 +385,62 @@ def test_the_coverage_of_a_terse_answer_is_whether_it_is_named():
     grader = SemanticGrader()
     assert grader.coverage(card, "Merge sort takes O(n log n) time.") == [1.0]
     assert grader.coverage(card, "Merge sort takes quadratic time.") == [0.0]
+
+
+def test_one_clause_of_a_long_key_point_stated_alone_covers_it():
+    # dec.task_fit names three tasks; an attempt that gives the chat setting in one short
+    # sentence states its clause, and the point's other wording is not needed.
+    chat = "Для открытого чата — сэмплинг с температурой около 0.8 и top-p 0.9."
+    assert "dec.task_fit" in covered("decoding-strategies", chat)
+
+
+@pytest.mark.parametrize("text", [
+    "ну смотри у нас восемьдесят гигов на карте веса занимают шестнадцать остаётся около "
+    "пятидесяти под кэш и если одна последовательность на восемь тысяч токенов это гигабайт "
+    "то влезет штук сорок так что размер батча упирается именно в KV cache а не в веса",
+    "so the card has eighty gigabytes the weights take sixteen and about fifty are left for the "
+    "cache and if one sequence of eight thousand tokens takes a gigabyte then around forty fit "
+    "so the batch size is limited by the KV cache and not by the weights",
+])
+def test_speech_without_punctuation_is_read_in_windows(text):
+    assert "kvc.capacity" in covered("kv-cache-memory", text)
+
+
+def test_a_question_next_to_a_claim_does_not_make_the_pair_a_claim():
+    unsure = "Нужно ли тут отдельно считать KV-головы или можно взять все головы? Не уверен."
+    assert covered("kv-cache-memory", unsure) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Beyond the counting I'd talk about vision transformers versus CNNs and their data needs.",
+    "Я бы ещё рассказал про ViT и про то, сколько данных нужно CNN.",
+])
+def test_announcing_a_topic_states_nothing_about_it(text):
+    assert "cnn.data" not in covered("cnn-inductive-bias", text)
+
+
+def test_a_formula_is_a_claim_and_not_a_list_of_terms():
+    formula = "So normalise by popularity: lift = P(A, B) / (P(A)·P(B)), or cosine."
+    assert "i2i.normalise" in covered("item-item-cf", formula)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Only about 15% of flagged transactions are actually fraud.", {"bayes.number"}),
+    ("Так что по-честному только около 15% флагов — настоящий фрод.", {"bayes.number"}),
+    ("Так что по-честному около 85% флагов — настоящий фрод.", set()),
+])
+def test_the_right_result_number_is_evidence_for_its_key_point(text, expected):
+    assert covered("bayes-base-rates", text) & {"bayes.number"} == expected
+
+
+def test_a_negation_does_not_reach_into_the_next_line():
+    from razbor.grading.semantic import units
+
+    text = "- веса: k²·C_in·C_out, от H×W не зависят\n- FLOPs растут с выходной картой"
+    second_line = [unit for unit in units(text) if unit.text.startswith("- FLOPs")]
+    assert second_line and not second_line[0].negated_stems
+
+
+def test_saying_a_step_may_be_skipped_dismisses_it():
+    assert "adam.bias_correction" not in covered("adam-adamw",
+                                                 "Bias correction можно не делать, это мелочь.")

@@ -25,7 +25,7 @@ from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.gloss import gloss
 from razbor.grading.rules import RuleGrader
-from razbor.grading.text import phrase_stems, sentences, stem, stems_match
+from razbor.grading.text import SENTENCE_END, phrase_stems, sentences, stem, stems_match
 
 # A statement's score on a stretch of the attempt is its similarity plus its lead over the
 # card's closest other statement: 2·sim − rival. The lead tells "states this point" from "is
@@ -36,6 +36,14 @@ POINT_THRESHOLD = 0.50
 # card's other statements and over its title (a stretch that merely names the topic is close
 # to every mistake of the card), and only where the stance checks let it stand.
 MISTAKE_THRESHOLD = 0.80
+# A long key point ("X does A, so B") without `match` hints is also covered by a stretch that
+# states one of its facets, its clauses cut at connectives, with a stricter score: a facet is a
+# smaller claim. (A point with hints has its short wordings in them.)
+FACET_MARGIN = 0.20
+FACET_BREAK = re.compile(r";|,?\s(?:so|because|which|where|giving|costing|cutting|trading|"
+                         r"then|while|whereas|but|since|making)\s|,\s(?:and|or)\s", re.I)
+# A facet says something of its own: this many words besides stopwords.
+FACET_WORDS = 4
 # A mistake statement this close to a key point's is a wrong version of that point.
 WRONG_VERSION = 0.50
 # A hint counts only where its words are asserted (not in a question, a dismissal or, for a
@@ -48,7 +56,15 @@ DISMISSAL = re.compile(
     r"\b(?:not needed|unnecessary|(?:do|does)n'?t (?:really )?matter|don'?t think|не думаю|"
     r"не особо|doesn'?t matter|does not matter|irrelevant|no need|"
     r"instead of bothering|not important|overrated|не нуж\w*|не обязател\w*|не важ\w*|"
-    r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м)",
+    r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м|"
+    r"можно не|можно обойтись без|can (?:be )?skip\w*|optional)",
+    re.I)
+# Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
+# states nothing about it, like a bare list of terms.
+ANNOUNCEMENT = re.compile(
+    r"\b(?:i'?d|i would|i'll|i will|let me|we could|one could) (?:also )?(?:talk|speak|"
+    r"discuss|go on) about\b|\b(?:я бы|можно|стоит) (?:ещё |еще |также )?(?:рассказа|"
+    r"поговори|обсуди|затрону|упомяну)\w* (?:про|о|об)\b|\bключевые слова\b|\bkey ?words\b",
     re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
@@ -61,6 +77,14 @@ NEGATIVE = re.compile(r"\b(?:not|no|never|cannot|without|nothing|none|neither|no
 EXCLUSIVE = re.compile(r"\b(?:only|just|alone|enough|sufficient|только|лишь|достаточно|"
                        r"хватит|хватает)\b", re.I)
 TERM_WORD = re.compile(r"[^\W_]+")
+# A sign of a formula or a calculation: what it joins is a relation, not a list of terms.
+FORMULA = re.compile(r"[=≈~<>×·*^]")
+# A number on its own ("15%", "0,15", "10,000"), not part of a name or a unit ("Llama-3-8B",
+# "8k", "3x3").
+NUMBER = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)?(?![.,]?\w)")
+THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
+# A key point's score on a stretch that states one of its result numbers rises by this much.
+NUMBER_BONUS = 0.15
 # Units up to this many words are also encoded with their Russian terms glossed in English.
 GLOSSED_WORDS = 15
 # A key point with fewer real words than this (a term, a number) is matched word for word.
@@ -69,6 +93,11 @@ WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 NEGATED_WORDS = 2
 # A claim split over two sentences is a short one; two long sentences each stand alone.
 PAIR_WORDS = 30
+# A sentence longer than this without punctuation is cut into overlapping windows.
+RUN_ON_WORDS = 30
+WINDOW_WORDS = 12
+WINDOW_STEP = 6
+UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
 WARNING = re.compile(
     r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
@@ -116,11 +145,14 @@ class Unit:
 
 
 def units(text: str) -> list[Unit]:
-    """Sentences, their clauses, and pairs of adjacent sentences, each marked for stance.
+    """Sentences, their clauses (or windows over a long run of speech without punctuation),
+    and pairs of adjacent sentences, each marked for stance.
 
-    A clause inherits its sentence's stance: part of a question or of a dismissal asserts
-    nothing either, except that what follows a colon explains the dismissal ("не стоит
-    считать AUC по меткам: кривая выродится в точку") and asserts its own content.
+    A pair asserts only where both its sentences do: a question or a list of terms next to a
+    claim does not become one. A clause inherits its sentence's stance: part of a question or
+    of a dismissal asserts nothing either, except that what follows a colon explains the
+    dismissal ("не стоит считать AUC по меткам: кривая выродится в точку") and asserts its
+    own content.
     """
     negated = _negated_words(text)
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
@@ -128,7 +160,8 @@ def units(text: str) -> list[Unit]:
     for start, end in found:
         sentence = _unit(text, start, end)
         marked[(start, end)] = sentence
-        for clause_start, clause_end in _clauses(text, start, end):
+        clauses = _clauses(text, start, end)
+        for clause_start, clause_end in clauses + _windows(text, start, end):
             clause = _unit(text, clause_start, clause_end)
             marked[(clause_start, clause_end)] = replace(
                 clause, asserts=clause.asserts and sentence.asserts,
@@ -137,7 +170,9 @@ def units(text: str) -> list[Unit]:
                 warns=clause.warns or sentence.warns)
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
-            marked.setdefault((first[0], second[1]), _unit(text, first[0], second[1]))
+            pair = _unit(text, first[0], second[1])
+            marked.setdefault((first[0], second[1]), replace(
+                pair, asserts=pair.asserts and marked[first].asserts and marked[second].asserts))
     return [replace(unit, negated_stems=frozenset(stem for at, stem in negated
                                                   if unit.start <= at < unit.end))
             for unit in (marked[key] for key in sorted(marked))]
@@ -145,13 +180,28 @@ def units(text: str) -> list[Unit]:
 
 def _negated_words(text: str) -> list[tuple[int, str]]:
     """(offset, stem) of the words a negator directly governs: the two after it ("do not
-    use running …", "не берём среднее")."""
+    use running …", "не берём среднее") in its own sentence or line."""
     found = []
     for negator in NEGATOR.finditer(text):
-        following = WORD.finditer(text, negator.end())
+        end = SENTENCE_END.search(text, negator.end())
+        following = WORD.finditer(text, negator.end(), end.start() if end else len(text))
         for word in islice(following, NEGATED_WORDS):
             found.append((word.start(), stem(word.group().lower())))
     return found
+
+
+def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Overlapping windows of WINDOW_WORDS words over a sentence of more than RUN_ON_WORDS
+    words without a punctuation mark: transcribed speech comes as one run of several claims,
+    each diluted in it. Punctuated text has its clauses instead."""
+    if UNPUNCTUATED_BREAK.search(text, start, end):
+        return []
+    words = [(start + match.start(), start + match.end())
+             for match in re.finditer(r"\S+", text[start:end])]
+    if len(words) <= RUN_ON_WORDS:
+        return []
+    return [(words[first][0], words[min(first + WINDOW_WORDS, len(words)) - 1][1])
+            for first in range(0, len(words) - WINDOW_WORDS // 2, WINDOW_STEP)]
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -169,15 +219,20 @@ def _unit(text: str, start: int, end: int) -> Unit:
     body = text[start:end]
     question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
         QUESTION_START.match(body))
-    listing = _is_term_list(body)
+    listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
     return Unit(body, start, end, asserts=not (question or listing),
                 dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)),
                 negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)))
 
 
 def _is_term_list(body: str) -> bool:
-    """Bare terms separated by commas or slashes ("gamma, beta, running stats") state nothing."""
-    items = [item.strip() for item in re.split(r"[,/]|\s\+\s", body) if item.strip()]
+    """Bare terms separated by commas or slashes ("gamma, beta, running stats") state nothing.
+    A formula or a calculation ("lift = P(A, B) / (P(A)·P(B))", "0,009 / 0,0585 ≈ 0,15")
+    states a relation, and a decimal comma separates no terms."""
+    if FORMULA.search(body):
+        return False
+    items = [item.strip() for item in re.split(r"(?<!\d),|,(?!\d)|/|\s\+\s", body)
+             if item.strip()]
     return len(items) >= 3 and sum(len(item.split()) <= 2 for item in items) >= 0.75 * len(items)
 
 
@@ -230,7 +285,10 @@ class SemanticGrader:
         rubric = _RubricVectors.of(card, self.encoder)
         if not parts or not len(rubric.statements):
             return parts, rubric, None
-        return parts, rubric, rubric.scores(*self._readings(parts, bool(rubric.glossable)))
+        stating = np.array([len(phrase_stems(unit.text)) >= FACET_WORDS for unit in parts])
+        scores = rubric.scores(*self._readings(parts, bool(rubric.glossable)), stating)
+        rubric.credit_numbers(scores, parts)
+        return parts, rubric, scores
 
     def _readings(self, parts: list[Unit], glossing: bool) -> tuple[np.ndarray, np.ndarray]:
         """Each unit's vector as written and as glossed (the same vector where a gloss
@@ -419,15 +477,33 @@ class _RubricVectors:
     contradicted: tuple[int | None, ...]
     glossable: tuple[int, ...]
     terms: tuple[frozenset[tuple[str, ...]], ...]
+    facets: np.ndarray
+    facet_owners: tuple[int, ...]
+    results: tuple[frozenset[float], ...]
 
-    def scores(self, unit_vectors: np.ndarray, glossed_vectors: np.ndarray) -> np.ndarray:
+    def credit_numbers(self, scores: np.ndarray, parts: list[Unit]) -> None:
+        """Add NUMBER_BONUS to a key point's score on each unit that states one of the
+        point's results: a number of its statement the question does not give ("about 15%",
+        "128 KiB"). The encoder reads numbers poorly, yet a right result is strong evidence.
+        In place."""
+        if not any(self.results):
+            return
+        said = [_numbers(unit.text) for unit in parts]
+        for index, results in enumerate(self.results):
+            for column, numbers in enumerate(said):
+                if results & numbers:
+                    scores[index, column] += NUMBER_BONUS
+
+    def scores(self, unit_vectors: np.ndarray, glossed_vectors: np.ndarray,
+               stating: np.ndarray) -> np.ndarray:
         """Each statement's score on each unit. A key point without `match` hints reads the
         unit as written or as glossed, whichever is closer (a point with hints has its Russian
         wordings in them, and a gloss blurs stretches the hints already judge); a mistake
         reads it as written, since a gloss loses the nuance a wrong claim turns on. A lone
         statement (a card graded against a one-sentence answer) leads over the card's question
         instead: saying something about the question is not yet stating the answer. A mistake
-        must lead over the title too."""
+        must lead over the title too. A facet is matched only on `stating` units, those of
+        FACET_WORDS words or more: a shorter one is too vague to state even part of a point."""
         similarity = self.statements @ unit_vectors.T
         glossable = list(self.glossable)
         similarity[glossable] = np.maximum(similarity[glossable],
@@ -436,25 +512,54 @@ class _RubricVectors:
         if len(similarity) == 1:
             return _lead_scores(np.vstack([similarity, on_topic]))[:1]
         scores = _lead_scores(similarity)
+        if len(self.facet_owners):
+            self._credit_facets(scores, np.vstack([similarity, on_topic]), unit_vectors,
+                                glossed_vectors, stating)
         mistakes = similarity[self.points:]
         scores[self.points:] = np.minimum(scores[self.points:], 2 * mistakes - on_topic)
         return scores
+
+    def _credit_facets(self, scores: np.ndarray, similarity: np.ndarray,
+                       unit_vectors: np.ndarray, glossed_vectors: np.ndarray,
+                       stating: np.ndarray) -> None:
+        """Raise a key point's score to its best facet's, less the facet margin. A facet leads
+        over every other statement of the card, every facet of another point and the card's
+        title (the last row of `similarity`): a stretch that states another point's clause,
+        or merely names the topic, does not count for this one. In place."""
+        owners = np.asarray(self.facet_owners)
+        facet_similarity = self.facets @ unit_vectors.T
+        glossable = np.isin(owners, self.glossable)
+        facet_similarity[glossable] = np.maximum(facet_similarity[glossable],
+                                                 self.facets[glossable] @ glossed_vectors.T)
+        rows = np.vstack([similarity, facet_similarity])
+        row_owners = np.concatenate([np.arange(len(similarity) - 1), [-1], owners])
+        for point in np.unique(owners):
+            rival = rows[row_owners != point].max(axis=0)
+            best = (2 * facet_similarity[owners == point] - rival).max(axis=0)
+            scores[point] = np.where(stating, np.maximum(scores[point], best - FACET_MARGIN),
+                                     scores[point])
 
     @staticmethod
     def of(card: Card, encoder: Encoder) -> _RubricVectors:
         rubric = card.gradable_rubric
         texts = (card.title, *(item.text for item in (*rubric.key_points, *rubric.mistakes)))
         unhinted = tuple(index for index, point in enumerate(rubric.key_points) if not point.match)
-        return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted)
+        return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted, card.question)
 
 
 @lru_cache(maxsize=512)
 def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
-                    glossable: tuple[int, ...]) -> _RubricVectors:
+                    glossable: tuple[int, ...], question: str = "") -> _RubricVectors:
     """The title first, then the key points, then the mistakes. Each mistake is paired with
     the key point it most resembles: the one it gets wrong. Glossable: the key points that
-    also read an attempt's glossed Russian."""
-    vectors = encoder.encode(list(texts))
+    also read an attempt's glossed Russian, and have facets. A key point's results: its numbers that neither
+    the question nor the title gives, nor a small count (0, 1, 2) any statement may use."""
+    given = _numbers(question) | _numbers(texts[0]) | {0.0, 1.0, 2.0}
+    facets = [(index, facet) for index in glossable if not _is_terse(texts[index + 1])
+              for facet in _facets(texts[index + 1])]
+    vectors = encoder.encode([*texts, *(facet for _, facet in facets)])
+    facet_vectors = vectors[len(texts):]
+    vectors = vectors[:len(texts)]
     statements = vectors[1:]
     contradicted = tuple(_contradicted(statements[:points] @ mistake)
                          for mistake in statements[points:])
@@ -464,7 +569,35 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                           contradicted, glossable,
                           tuple(frozenset({_term(text), _term(gloss(text))} - {()})
                                 if _is_terse(text) else frozenset()
-                                for text in texts[1:points + 1]))
+                                for text in texts[1:points + 1]),
+                          facet_vectors, tuple(index for index, _ in facets),
+                          tuple(frozenset(_numbers(text) - given) if index < points
+                                else frozenset() for index, text in enumerate(texts[1:])))
+
+
+def _numbers(text: str) -> set[float]:
+    """The numbers a text states, a decimal comma read as a point ("10,000" is ten thousand);
+    a fraction below one also as a percentage ("0,15" is "15%")."""
+    found = set()
+    for match in NUMBER.finditer(text):
+        written = match.group()
+        value = float(written.replace(",", "") if THOUSANDS.fullmatch(written)
+                      else written.replace(",", "."))
+        found.add(round(value, 4))
+        if 0 < value < 1:
+            found.add(round(value * 100, 4))
+    return found
+
+
+def _facets(statement: str) -> list[str]:
+    """A statement's clauses cut at connectives ("…, so …", "…; …", "…, which …"), and each
+    pair of adjacent clauses: what an attempt may state alone, in one short sentence. None for
+    a statement of one clause."""
+    pieces = [piece.strip(" ,.") for piece in FACET_BREAK.split(statement)]
+    pieces = [piece for piece in pieces if len(phrase_stems(piece)) >= FACET_WORDS]
+    if len(pieces) < 2:
+        return []
+    return [*pieces, *(f"{first}, {second}" for first, second in pairwise(pieces))]
 
 
 def _contradicted(similarity: np.ndarray) -> int | None:
