@@ -434,7 +434,7 @@ def test_the_right_result_number_is_evidence_for_its_key_point(text, expected):
 
 
 def test_a_negation_does_not_reach_into_the_next_line():
-    from razbor.grading.semantic import units
+    from razbor.grading.stance import units
 
     text = "- веса: k²·C_in·C_out, от H×W не зависят\n- FLOPs растут с выходной картой"
     second_line = [unit for unit in units(text) if unit.text.startswith("- FLOPs")]

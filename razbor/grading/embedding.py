@@ -16,7 +16,7 @@ import numpy as np
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, suggest_rating
 from razbor.grading.rules import RuleGrader
-from razbor.grading.semantic import asserted_at
+from razbor.grading.stance import asserted_at
 from razbor.grading.text import sentences
 
 THRESHOLD = 0.7

@@ -14,7 +14,7 @@ import httpx
 
 from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
-from razbor.grading.semantic import asserted_at
+from razbor.grading.stance import asserted_at
 
 INSTRUCTIONS = """You grade an answer given in a machine-learning job interview.
 The answer may be in English, Russian, or Russian with English terms; it may be transcribed

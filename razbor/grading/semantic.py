@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice, pairwise
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -25,7 +25,17 @@ from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.gloss import gloss
 from razbor.grading.rules import RuleGrader
-from razbor.grading.text import SENTENCE_END, phrase_stems, sentences, stem, stems_match
+from razbor.grading.stance import (
+    CLAUSE_BREAK,
+    NEGATIVE,
+    SET_ASIDE,
+    Unit,
+    asserts_mistake,
+    claims,
+    states,
+    units,
+)
+from razbor.grading.text import phrase_stems, sentences, stem
 
 # A statement's score on a stretch of the attempt is its similarity plus its lead over the
 # card's closest other statement: 2·sim − rival. The lead tells "states this point" from "is
@@ -50,35 +60,7 @@ WRONG_VERSION = 0.50
 # mistake, a warning) and do not plainly mean another statement of the card.
 HINT_FLOOR = 0.0
 
-QUESTION_START = re.compile(r"^\s*(?:может|разве|неужели|ли\b|is it|isn't it|maybe|perhaps|do we|"
-                            r"does it|should we|can we|could it|или\b)", re.I)
-DISMISSAL = re.compile(
-    r"\b(?:not needed|unnecessary|(?:do|does)n'?t (?:really )?matter|don'?t think|не думаю|"
-    r"не особо|doesn'?t matter|does not matter|irrelevant|no need|"
-    r"instead of bothering|not important|overrated|не нуж\w*|не обязател\w*|не важ\w*|"
-    r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м|"
-    r"можно не|можно обойтись без|can (?:be )?skip\w*|optional)",
-    re.I)
-# Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
-# states nothing about it, like a bare list of terms.
-ANNOUNCEMENT = re.compile(
-    r"\b(?:i'?d|i would|i'll|i will|let me|we could|one could) (?:also )?(?:talk|speak|"
-    r"discuss|go on) about\b|\b(?:я бы|можно|стоит) (?:ещё |еще |также )?(?:рассказа|"
-    r"поговори|обсуди|затрону|упомяну)\w* (?:про|о|об)\b|\bключевые слова\b|\bkey ?words\b",
-    re.I)
-SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
-NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
-# Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
-# a mistake's statement and the stretch that asserts it agree in this.
-NEGATIVE = re.compile(r"\b(?:not|no|never|cannot|without|nothing|none|neither|nor|не|нет|ни|без|"
-                      r"ничего|никогда)\b|n't\b", re.I)
-# "Only voxel Dice", "just call model.half()": saying that nothing else is done, a negation
-# without a negator, as far as matching a negated statement goes.
-EXCLUSIVE = re.compile(r"\b(?:only|just|alone|enough|sufficient|только|лишь|достаточно|"
-                       r"хватит|хватает)\b", re.I)
 TERM_WORD = re.compile(r"[^\W_]+")
-# A sign of a formula or a calculation: what it joins is a relation, not a list of terms.
-FORMULA = re.compile(r"[=≈~<>×·*^]")
 # A number on its own ("15%", "0,15", "10,000"), not part of a name or a unit ("Llama-3-8B",
 # "8k", "3x3").
 NUMBER = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)?(?![.,]?\w)")
@@ -89,22 +71,6 @@ NUMBER_BONUS = 0.15
 GLOSSED_WORDS = 15
 # A key point with fewer real words than this (a term, a number) is matched word for word.
 TERSE_WORDS = 3
-WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-NEGATED_WORDS = 2
-# A claim split over two sentences is a short one; two long sentences each stand alone.
-PAIR_WORDS = 30
-# A sentence longer than this without punctuation is cut into overlapping windows.
-RUN_ON_WORDS = 30
-WINDOW_WORDS = 12
-WINDOW_STEP = 6
-UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
-CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
-WARNING = re.compile(
-    r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
-    r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|не надо|не нужно|"
-    r"не стоит|не следует|миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|не забы\w*|remember to|"
-    r"(?:people|many|some|candidates) (?:often |usually |sometimes )?(?:say|think|assume|believe)|"
-    r"(?:часто|многие|некоторые) (?:думают|считают|путают|говорят))\b", re.I)
 
 
 class Encoder(Protocol):
@@ -126,114 +92,6 @@ class UniversalSentenceEncoder:
                 self._model = USE(threads=1)
             vectors = np.asarray(self._model.encode(texts), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A stretch of the attempt that may state one claim: a sentence, a clause, or two
-    adjacent sentences (a claim split across them)."""
-
-    text: str
-    start: int
-    end: int
-    asserts: bool
-    dismisses: bool
-    warns: bool
-    negated: bool = False
-    exclusive: bool = False
-    negated_stems: frozenset[str] = frozenset()
-
-
-def units(text: str) -> list[Unit]:
-    """Sentences, their clauses (or windows over a long run of speech without punctuation),
-    and pairs of adjacent sentences, each marked for stance.
-
-    A pair asserts only where both its sentences do: a question or a list of terms next to a
-    claim does not become one. A clause inherits its sentence's stance: part of a question or
-    of a dismissal asserts nothing either, except that what follows a colon explains the
-    dismissal ("не стоит считать AUC по меткам: кривая выродится в точку") and asserts its
-    own content.
-    """
-    negated = _negated_words(text)
-    found = [(sentence.start, sentence.end) for sentence in sentences(text)]
-    marked: dict[tuple[int, int], Unit] = {}
-    for start, end in found:
-        sentence = _unit(text, start, end)
-        marked[(start, end)] = sentence
-        clauses = _clauses(text, start, end)
-        for clause_start, clause_end in clauses + _windows(text, start, end):
-            clause = _unit(text, clause_start, clause_end)
-            marked[(clause_start, clause_end)] = replace(
-                clause, asserts=clause.asserts and sentence.asserts,
-                dismisses=clause.dismisses or (sentence.dismisses
-                                               and text[clause_start - 1] != ":"),
-                warns=clause.warns or sentence.warns)
-    for first, second in pairwise(found):
-        if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
-            pair = _unit(text, first[0], second[1])
-            marked.setdefault((first[0], second[1]), replace(
-                pair, asserts=pair.asserts and marked[first].asserts and marked[second].asserts))
-    return [replace(unit, negated_stems=frozenset(stem for at, stem in negated
-                                                  if unit.start <= at < unit.end))
-            for unit in (marked[key] for key in sorted(marked))]
-
-
-def _negated_words(text: str) -> list[tuple[int, str]]:
-    """(offset, stem) of the words a negator directly governs: the two after it ("do not
-    use running …", "не берём среднее") in its own sentence or line."""
-    found = []
-    for negator in NEGATOR.finditer(text):
-        end = SENTENCE_END.search(text, negator.end())
-        following = WORD.finditer(text, negator.end(), end.start() if end else len(text))
-        for word in islice(following, NEGATED_WORDS):
-            found.append((word.start(), stem(word.group().lower())))
-    return found
-
-
-def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Overlapping windows of WINDOW_WORDS words over a sentence of more than RUN_ON_WORDS
-    words without a punctuation mark: transcribed speech comes as one run of several claims,
-    each diluted in it. Punctuated text has its clauses instead."""
-    if UNPUNCTUATED_BREAK.search(text, start, end):
-        return []
-    words = [(start + match.start(), start + match.end())
-             for match in re.finditer(r"\S+", text[start:end])]
-    if len(words) <= RUN_ON_WORDS:
-        return []
-    return [(words[first][0], words[min(first + WINDOW_WORDS, len(words)) - 1][1])
-            for first in range(0, len(words) - WINDOW_WORDS // 2, WINDOW_STEP)]
-
-
-def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    pieces, cursor = [], start
-    for match in CLAUSE_BREAK.finditer(text[start:end]):
-        pieces.append((cursor, start + match.start()))
-        cursor = start + match.end()
-    if not pieces:
-        return []
-    pieces.append((cursor, end))
-    return [(a, b) for a, b in pieces if len(text[a:b].split()) >= 3]
-
-
-def _unit(text: str, start: int, end: int) -> Unit:
-    body = text[start:end]
-    question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
-        QUESTION_START.match(body))
-    listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
-    return Unit(body, start, end, asserts=not (question or listing),
-                dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)),
-                negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)))
-
-
-def _is_term_list(body: str) -> bool:
-    """Bare terms separated by commas or slashes ("gamma, beta, running stats") state nothing.
-    A formula or a calculation ("lift = P(A, B) / (P(A)·P(B))", "0,009 / 0,0585 ≈ 0,15")
-    states a relation, and a decimal comma separates no terms."""
-    if FORMULA.search(body):
-        return False
-    items = [item.strip() for item in re.split(r"(?<!\d),|,(?!\d)|/|\s\+\s", body)
-             if item.strip()]
-    return len(items) >= 3 and sum(len(item.split()) <= 2 for item in items) >= 0.75 * len(items)
 
 
 class SemanticGrader:
@@ -275,7 +133,7 @@ class SemanticGrader:
         return [(1.0 if _naming(parts, rubric.terms[index], rubric.stems[index]) else 0.0)
                 if rubric.terms[index] else
                 max((float(scores[index, column]) for column, unit in enumerate(parts)
-                     if _states(unit, rubric.stems[index])), default=0.0)
+                     if states(unit, rubric.stems[index])), default=0.0)
                 for index in range(count)]
 
     def _scored(self, card: Card, text: str):
@@ -307,12 +165,12 @@ class SemanticGrader:
     @staticmethod
     def _point(hinted: PointResult, parts: list[Unit], scores: np.ndarray,
                stems: frozenset[str], terms: frozenset[tuple[str, ...]]) -> PointResult:
-        if hinted.covered and _supported(hinted.evidence, parts, scores, _claims):
+        if hinted.covered and _supported(hinted.evidence, parts, scores, claims):
             return hinted
         if terms:
             found = _naming(parts, terms, stems)
         else:
-            found = _best(parts, scores, POINT_THRESHOLD, lambda unit: _states(unit, stems))
+            found = _best(parts, scores, POINT_THRESHOLD, lambda unit: states(unit, stems))
         if found is None:
             return PointResult(hinted.id, False, 0.0)
         unit, score = found
@@ -322,10 +180,10 @@ class SemanticGrader:
     def _mistake(hinted: MistakeResult, parts: list[Unit], scores: np.ndarray,
                  negated: bool) -> MistakeResult:
         if hinted.asserted and _supported(hinted.evidence, parts, scores,
-                                          lambda unit: _asserts_mistake(unit, negated, True)):
+                                          lambda unit: asserts_mistake(unit, negated, True)):
             return hinted
         found = _best(parts, scores, MISTAKE_THRESHOLD,
-                      lambda unit: _asserts_mistake(unit, negated, False))
+                      lambda unit: asserts_mistake(unit, negated, False))
         if found is None:
             return MistakeResult(hinted.id, False, 0.0)
         unit, score = found
@@ -376,7 +234,7 @@ def _naming(parts: list[Unit], terms: frozenset[tuple[str, ...]],
     """The shortest unit that states a terse statement ("O(n log n)", "0.5", "Дайс") word for
     word, as written or glossed: a term or a number is too short for the encoder to compare
     its meaning (it finds "something else" close to "Дайс"), but it can be said."""
-    said = [unit for unit in parts if _states(unit, stems) and any(
+    said = [unit for unit in parts if states(unit, stems) and any(
         _contains(words, term) for words in (_term(unit.text), _term(gloss(unit.text)))
         for term in terms)]
     return (min(said, key=lambda unit: unit.end - unit.start), 1.0) if said else None
@@ -394,49 +252,6 @@ def _is_terse(statement: str) -> bool:
 def _term(text: str) -> tuple[str, ...]:
     """A text as the stems of its words and numbers, for word-for-word comparison."""
     return tuple(stem(word) for word in TERM_WORD.findall(text.lower()))
-
-
-def _claims(unit: Unit) -> bool:
-    return unit.asserts and not unit.dismisses
-
-
-def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = False) -> bool:
-    """Whether the attempt asserts what lies at these spans, for any backend's verdict: not in
-    a question or a bare list of terms, nor (for a key point) in a dismissal or (for a mistake)
-    in a warning. A verdict with no span in the text cannot be checked and stands."""
-    usable = _claims_unwarned if mistake else _claims
-    holding = [unit for unit in units(text)
-               if any(unit.start <= start and end <= unit.end for start, end in spans)]
-    if not holding:
-        return True
-    return usable(min(holding, key=lambda unit: unit.end - unit.start))
-
-
-def _states(unit: Unit, stems: frozenset[str]) -> bool:
-    """Whether the unit can state the statement with these stems: it asserts, and does not
-    negate the statement's own words."""
-    return _claims(unit) and not _denies(unit, stems)
-
-
-def _denies(unit: Unit, stems: frozenset[str]) -> bool:
-    """Whether the unit negates a word of the statement ("we do not use running statistics")."""
-    return any(stems_match(said, wanted) for said in unit.negated_stems for wanted in stems)
-
-
-def _asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
-    """Whether the unit can assert a mistake whose statement is (or is not) negative. A negated
-    unit does not assert a positive wrong claim ("a globally optimal tree is not found this
-    way"). Found by meaning alone, a negative statement ("no instance-level metric") needs a
-    negative or exclusive unit ("only voxel Dice") too."""
-    if not _claims_unwarned(unit) or (unit.negated and not negated):
-        return False
-    return hinted or not negated or unit.negated or unit.exclusive
-
-
-def _claims_unwarned(unit: Unit) -> bool:
-    """A mistake may itself be a dismissal ("PR-AUC is not needed"), so only questions, lists
-    and warnings rule a unit out."""
-    return unit.asserts and not unit.warns
 
 
 def _supported(evidence, parts: list[Unit], scores: np.ndarray, usable) -> bool:
