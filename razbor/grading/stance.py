@@ -18,8 +18,6 @@ from razbor.grading.text import SENTENCE_END, sentences, stem, stems_match
 
 QUESTION_START = re.compile(r"^\s*(?:может|разве|неужели|ли\b|is it|isn't it|maybe|perhaps|do we|"
                             r"does it|should we|can we|could it|или\b)", re.I)
-
-
 DISMISSAL = re.compile(
     r"\b(?:not needed|unnecessary|(?:do|does)n'?t (?:really )?matter|don'?t think|не думаю|"
     r"не особо|doesn'?t matter|does not matter|irrelevant|no need|"
@@ -27,8 +25,6 @@ DISMISSAL = re.compile(
     r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м|"
     r"можно не|можно обойтись без|can (?:be )?skip\w*|optional)",
     re.I)
-
-
 # Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
 # states nothing about it, like a bare list of terms.
 ANNOUNCEMENT = re.compile(
@@ -36,56 +32,28 @@ ANNOUNCEMENT = re.compile(
     r"discuss|go on) about\b|\b(?:я бы|можно|стоит) (?:ещё |еще |также )?(?:рассказа|"
     r"поговори|обсуди|затрону|упомяну)\w* (?:про|о|об)\b|\bключевые слова\b|\bkey ?words\b",
     re.I)
-
-
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
-
-
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
-
-
 # Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
 # a mistake's statement and the stretch that asserts it agree in this.
 NEGATIVE = re.compile(r"\b(?:not|no|never|cannot|without|nothing|none|neither|nor|не|нет|ни|без|"
                       r"ничего|никогда)\b|n't\b", re.I)
-
-
 # "Only voxel Dice", "just call model.half()": saying that nothing else is done, a negation
 # without a negator, as far as matching a negated statement goes.
 EXCLUSIVE = re.compile(r"\b(?:only|just|alone|enough|sufficient|только|лишь|достаточно|"
                        r"хватит|хватает)\b", re.I)
-
-
 # A sign of a formula or a calculation: what it joins is a relation, not a list of terms.
 FORMULA = re.compile(r"[=≈~<>×·*^]")
-
-
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-
-
 NEGATED_WORDS = 2
-
-
 # A claim split over two sentences is a short one; two long sentences each stand alone.
 PAIR_WORDS = 30
-
-
 # A sentence longer than this without punctuation is cut into overlapping windows.
 RUN_ON_WORDS = 30
-
-
 WINDOW_WORDS = 12
-
-
 WINDOW_STEP = 6
-
-
 UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
-
-
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
-
-
 WARNING = re.compile(
     r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
     r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|не надо|не нужно|"
