@@ -131,7 +131,8 @@ def measure(clip: Path, path: str, language: str) -> dict:
         _, priors = language_plan("auto", card)
         detected = detect_language(model, audio, priors, until)
         step("language among ru/en")
-        words, info = transcriber._decode(audio, detected, vocabulary, until=until)
+        words, info = transcriber._decode(audio, detected, vocabulary.prompt(detected),
+                                          until=until)
         step("decode with the card's prompt")
         words = [word for word in words if _spoken(word, speech)]
         if info.language != TERMS_LANGUAGE:

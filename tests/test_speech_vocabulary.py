@@ -50,6 +50,10 @@ def test_the_vocabulary_comes_from_the_card_and_tells_its_terms_from_common_word
                                        "normalises")
     assert len(card_vocabulary(deck.get("kv-cache-memory"), deck.cards).prompt("ru")) <= 120
     assert vocabulary.prompt("en").startswith("You train a segmentation ResNet")
+    # Stretches of a Russian answer decoded again as English: the card's (Latin) terms alone.
+    assert vocabulary.term_prompt() == ("BatchNorm, multi-GPU, per-device, channel, "
+                                        "SyncBatchNorm, normalises, device, mini-batch, "
+                                        "workers, gamma, squares, beta")
 
 
 def test_a_card_written_by_a_user_gets_a_vocabulary_too(deck):

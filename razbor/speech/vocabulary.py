@@ -130,6 +130,20 @@ class Vocabulary:
                     chosen.append(form)
         return ", ".join(dict.fromkeys(chosen))
 
+    def term_prompt(self) -> str:
+        """Text the decoder reads before stretches of a Russian answer decoded again as
+        English: the card's terms, up to PROMPT_CHARACTERS.
+
+        The English terms inside a Russian answer are what that pass is for; on the
+        development clips the list heard them better than the card's question did ("gamma",
+        "syncBatchNorm" against "Gamut", "SynthBatchNorm") for the same CPU time.
+        """
+        chosen: list[str] = []
+        for term in self.terms:
+            if len(", ".join([*chosen, term])) <= PROMPT_CHARACTERS:
+                chosen.append(term)
+        return ", ".join(chosen)
+
 
 def _sentence(text: str) -> str:
     text = " ".join(text.split())

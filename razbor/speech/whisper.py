@@ -92,6 +92,8 @@ class DecodingHints(Protocol):
 
     def prompt(self, language: str | None) -> str: ...
 
+    def term_prompt(self) -> str: ...
+
 
 class WhisperTranscriber:
     """Transcribes a file; the model loads on first use and stays for the process."""
@@ -148,7 +150,8 @@ class WhisperTranscriber:
             until = speech[-1][1] + SPEECH_SLACK if speech else None
             if not language and priors and model.model.is_multilingual:
                 language = detect_language(model, audio, priors, until)
-            words, info = self._decode(audio, language, hints, progress, until)
+            words, info = self._decode(audio, language, hints.prompt(language) if hints else "",
+                                       progress, until)
             words = [word for word in words if _spoken(word, speech)]
             if (self.recover_terms and info.language != TERMS_LANGUAGE
                     and model.model.is_multilingual):
@@ -159,12 +162,12 @@ class WhisperTranscriber:
         return Transcript(" ".join(word.text for word in words), info.language,
                           round(float(info.duration), 2), tuple(words))
 
-    def _decode(self, audio, language: str | None, hints: DecodingHints | None,
+    def _decode(self, audio, language: str | None, prompt: str,
                 progress: Callable[[float], None] | None = None, until: float | None = None
                 ) -> tuple[list[Word], object]:
         """(words, faster-whisper's information) of the audio up to `until` seconds (the end
         of the last speech: a window of trailing silence is where a prompted decoder loops),
-        decoded with the hints' prompt.
+        decoded with the prompt.
 
         A prompt now and then sends the decoder into a loop ("и так и так и так"), into
         another language, or makes it read the prompt back instead of the speech ("Dropout —
@@ -175,7 +178,6 @@ class WhisperTranscriber:
         (the last fraction of a second of a recording) is dropped instead: decoded alone it
         comes back as one of Whisper's stock phrases ("СПОКОЙНАЯ МУЗЫКА").
         """
-        prompt = hints.prompt(language) if hints else ""
         words, info, astray = self._run(audio, language, prompt, progress,
                                         [(0.0, until)] if until else None)
         if astray:
@@ -190,7 +192,13 @@ class WhisperTranscriber:
              clip: list[tuple[float, float]] | None = None
              ) -> tuple[list[Word], object, list[tuple[float, float]]]:
         """(words, faster-whisper's information, the (start, end) of segments gone astray)
-        of one decoding, of the whole audio or of the `clip` stretches only."""
+        of one decoding, of the whole audio or of the `clip` stretches only.
+
+        Decoding stops once a segment ends less than SHORTEST_WORD before the end: faster-
+        whisper would decode the remaining fraction of a second as a window of its own, padded
+        to 30 s, so it costs a whole window's encoding, and a prompted decoder fills it with a
+        loop ("и так и так ...") to its token limit, a stretch _decode drops anyway.
+        """
         # faster-whisper reads `initial_prompt` before the first 30 s window only (each window
         # is decoded on its own) and `hotwords` before every one, in the same place: the
         # prompt goes there, so a long answer is decoded alike throughout.
@@ -201,6 +209,7 @@ class WhisperTranscriber:
             clip_timestamps=[t for stretch in clip for t in stretch] if clip else "0")
         words: list[Word] = []
         astray: list[tuple[float, float]] = []
+        end = clip[-1][1] if clip else len(audio) / SAMPLE_RATE
         for segment in segments:
             heard = [Word(w.word.strip(), round(float(w.start), 2), round(float(w.end), 2),
                           round(float(w.probability), 3))
@@ -211,6 +220,8 @@ class WhisperTranscriber:
             words.extend(heard)
             if progress and info.duration:
                 progress(min(1.0, float(segment.end) / float(info.duration)))
+            if end - float(segment.end) < SHORTEST_WORD:
+                break  # what is left holds no word, and would cost a whole window
         return words, info, astray
 
     def _recover_terms(self, audio, words: list[Word], speech: list[tuple[float, float]],
@@ -220,14 +231,14 @@ class WhisperTranscriber:
         Decoding a Russian answer as Russian, Whisper base drops the English words in it
         ("на inference используется running mean" comes back as "на используется"): the
         stretches of speech that got no confident word are cut out, joined with short
-        silences and decoded once more as English; the words found replace the first pass's
-        words they cover.
+        silences and decoded once more as English, told the card's terms; the words found
+        replace the first pass's words they cover.
         """
         unheard = unheard_stretches(speech, words)
         if not unheard:
             return words
         joined, placed = _join_stretches(audio, unheard)
-        english, _ = self._decode(joined, TERMS_LANGUAGE, hints)
+        english, _ = self._decode(joined, TERMS_LANGUAGE, hints.term_prompt() if hints else "")
         recovered = []
         for word in english:
             middle = (word.start + word.end) / 2
