@@ -102,7 +102,10 @@ class Trainer:
         if topic and topic not in self.deck.topics():
             return None
         now = self._now(now)
-        target = self.target_date(user_id, now)
+        state = self.store.next_card_state(user_id, topic, now, _start_of_day(now))
+        stored = (TargetDate(state.interview_date, tuple(state.interview_topics or ()))
+                  if state.interview_date else None)
+        target = _still_ahead(stored, now)
         in_scope = target.topics if target and not topic else ()
         if in_scope:
             due = scope.due_card_ids(self.store, user_id, now, in_scope)
@@ -110,18 +113,13 @@ class Trainer:
                    if not due and self._new_cards_left(user_id, target, now) else [])
             if due or new:
                 return self.card((due or new)[0])
-        due = self.store.due_card_ids(user_id, now, topic, limit=1)
-        if due:
-            return self.card(due[0])
+        if state.due_card_id:
+            return self.card(state.due_card_id)
         if target is None:
-            new_id, started_today = self.store.first_new_card(user_id, topic,
-                                                              _start_of_day(now))
-            allowed = started_today < self.planner.settings.new_per_day
-            return self.card(new_id) if new_id and allowed else None
-        if not self._new_cards_left(user_id, target, now):
-            return None
-        new = self.store.new_card_ids(user_id, topic, limit=1)
-        return self.card(new[0]) if new else None
+            allowed = state.started < self.planner.settings.new_per_day
+        else:
+            allowed = self._new_cards_left(user_id, target, now)
+        return self.card(state.new_card_id) if state.new_card_id and allowed else None
 
     def _new_cards_left(self, user_id: int, target: TargetDate | None, now: datetime) -> bool:
         """Whether today's limit allows another new card: the configured one, or the pace the
@@ -148,10 +146,7 @@ class Trainer:
 
     def target_date(self, user_id: int, now: datetime | None = None) -> TargetDate | None:
         """The user's target date while it is still ahead; None before one is set or after."""
-        target = preferences.target_date(self.store, user_id)
-        if target is None or target.day <= self._now(now).date():
-            return None
-        return target
+        return _still_ahead(preferences.target_date(self.store, user_id), self._now(now))
 
     def set_target_date(self, user_id: int, day: str, topics: list[str] | tuple[str, ...] = (),
                         now: datetime | None = None) -> TargetDate:
@@ -249,10 +244,14 @@ class Trainer:
         return Feedback.from_dict(attempt.feedback) if attempt.feedback else None
 
     def attempt(self, user_id: int, attempt_id: int) -> AttemptRecord:
-        attempt = self.store.attempt(attempt_id)
-        if attempt is None or attempt.user_id != user_id:
+        return self._attempt_with_review(user_id, attempt_id)[0]
+
+    def _attempt_with_review(self, user_id: int, attempt_id: int
+                             ) -> tuple[AttemptRecord, ReviewRecord | None]:
+        found = self.store.attempt_with_review(attempt_id)
+        if found is None or found[0].user_id != user_id:
             raise NotFound(f"no attempt with id {attempt_id}")
-        return attempt
+        return found
 
     def analysis(self, user_id: int, attempt_id: int) -> Card:
         """The card as it stood when the attempt was made, analysis included."""
@@ -272,19 +271,23 @@ class Trainer:
         """Schedule the card by the user's rating of an attempt; once per attempt.
 
         Returns the review and whether it is new; repeating the same rating is harmless.
+        An attempt already rated is answered from the read that found it; otherwise the
+        store checks again while it holds the card's turn.
         """
         try:
             rating = Rating.parse(rating)
         except ValueError as error:
             raise InvalidInput(str(error)) from error
-        attempt = self.attempt(user_id, attempt_id)
+        attempt, review = self._attempt_with_review(user_id, attempt_id)
         if card_id is not None and card_id != attempt.card_id:
             raise Conflict(f"attempt {attempt_id} belongs to card {attempt.card_id!r}, "
                            f"not {card_id!r}")
         now = self._now(now)
-        planner = self.planner_for(user_id)
-        review, created = self.store.add_review(
-            attempt, int(rating), now, lambda before: planner.review(before, rating, now))
+        created = False
+        if review is None:
+            planner = self.planner_for(user_id)
+            review, created = self.store.add_review(
+                attempt, int(rating), now, lambda before: planner.review(before, rating, now))
         if not created and review.rating != rating:
             raise Conflict(f"attempt {attempt_id} is already rated "
                            f"{Rating(review.rating).name.lower()}")
@@ -335,6 +338,11 @@ def _first_point(feedback: Feedback | None, text: str, spoken: str) -> int | Non
         return None
     first = min(starts)
     return first if text == spoken else round(first * len(spoken) / len(text))
+
+
+def _still_ahead(target: TargetDate | None, now: datetime) -> TargetDate | None:
+    """The target date unless it is today or past (a day that came needs no more planning)."""
+    return target if target is not None and target.day > now.date() else None
 
 
 def _start_of_day(now: datetime) -> datetime:

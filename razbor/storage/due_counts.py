@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,25 +29,39 @@ def day_of(moment: datetime) -> int:
     return (moment.astimezone(UTC) - EPOCH).days
 
 
-def move(db: Connection, user_id: int, card_id: str, old_due: datetime | None,
+def move(db: Connection, user_id: int, topic: str | None, old_due: datetime | None,
          new_due: datetime) -> None:
-    """Account for one schedule moving from old_due (None: a card seen for the first time)."""
-    topic = db.execute(sa.select(cards.c.topic).where(cards.c.id == card_id,
-                                                      cards.c.retired.is_(False))).scalar()
+    """Account for one schedule of a card in `topic` (None: a retired card, which is not
+    counted) moving from old_due (None: a card seen for the first time), in one statement.
+
+    A move within one day changes no count and writes nothing.
+    """
     if topic is None:
         return
+    changes = Counter({day_of(new_due): 1})
     if old_due is not None:
-        _add(db, user_id, topic, day_of(old_due), -1)
-    _add(db, user_id, topic, day_of(new_due), 1)
+        changes[day_of(old_due)] -= 1
+    days = [(day, delta) for day, delta in changes.items() if delta]
+    if not days:
+        return
+    values = {"user_id": user_id, "topic": topic}
+    for index, (day, delta) in enumerate(days):
+        values[f"day_{index}"] = day
+        values[f"delta_{index}"] = delta
+    db.execute(_add_statement(db.dialect.name, len(days)), values)
 
 
-def _add(db: Connection, user_id: int, topic: str, day: int, delta: int) -> None:
-    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(due_counts).values(user_id=user_id, topic=topic, due_day=day,
-                                               n=delta)
-    db.execute(insert.on_conflict_do_update(
-        index_elements=["user_id", "topic", "due_day"],
-        set_={"n": due_counts.c.n + delta}))
+@cache
+def _add_statement(dialect_name: str, rows: int) -> sa.Insert:
+    """Add deltas to the counts of `rows` days of one user's topic (bound: user_id, topic,
+    day_0, delta_0, ...), creating the rows that are missing."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(due_counts).values([
+        {"user_id": sa.bindparam("user_id"), "topic": sa.bindparam("topic"),
+         "due_day": sa.bindparam(f"day_{index}"), "n": sa.bindparam(f"delta_{index}")}
+        for index in range(rows)])
+    return insert.on_conflict_do_update(index_elements=["user_id", "topic", "due_day"],
+                                        set_={"n": due_counts.c.n + insert.excluded.n})
 
 
 def recount(db: Connection) -> None:

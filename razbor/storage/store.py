@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, partial
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from razbor.storage.tables import (
     recordings,
     reviews,
     schedules,
+    user_preferences,
     users,
 )
 
@@ -110,6 +111,19 @@ class TopicCounts:
     learned: int
 
 
+@dataclass(frozen=True)
+class NextCardState:
+    """What choosing the next card reads: the user's target date (as stored, None if unset),
+    the most overdue card, the first new card (read only when none is due) and how many new
+    cards the user started since a moment."""
+
+    interview_date: date | None
+    interview_topics: list[str] | None
+    due_card_id: str | None
+    new_card_id: str | None
+    started: int
+
+
 SUPPORTED_URLS = "sqlite:///path/to/razbor.sqlite3 or postgresql://user@host/name"
 DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
            "postgresql+psycopg": "postgresql+psycopg"}
@@ -121,10 +135,26 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 INTRODUCED_SINCE = (sa.select(sa.func.count()).select_from(schedules)
                     .where(schedules.c.user_id == sa.bindparam("user_id"),
                            schedules.c.introduced_at >= sa.bindparam("since")))
-ATTEMPT_BY_ID = sa.select(attempts).where(attempts.c.id == sa.bindparam("attempt_id"))
 REVIEW_OF_ATTEMPT = sa.select(reviews).where(reviews.c.attempt_id == sa.bindparam("attempt_id"))
 SCHEDULE_OF_CARD = sa.select(schedules).where(schedules.c.user_id == sa.bindparam("user_id"),
                                               schedules.c.card_id == sa.bindparam("card_id"))
+REVIEW_COLUMNS = [column.label(f"review_{column.name}") for column in reviews.c]
+ATTEMPT_WITH_REVIEW = (sa.select(attempts, *REVIEW_COLUMNS)
+                       .outerjoin(reviews, reviews.c.attempt_id == attempts.c.id)
+                       .where(attempts.c.id == sa.bindparam("attempt_id")))
+# What a rating reads once it holds its card's lock, in one round trip: the attempt's review
+# if another rating got there first, the card's schedule, and the topic its due count is in.
+_ONE_ROW = sa.select(sa.literal(1).label("one")).subquery("one")
+RATING_STATE = (sa.select(*REVIEW_COLUMNS, *SCHEDULE_OF_CARD.selected_columns,
+                          sa.select(cards.c.topic)
+                          .where(cards.c.id == sa.bindparam("card_id"),
+                                 cards.c.retired.is_(False))
+                          .scalar_subquery().label("counted_topic"))
+                .select_from(_ONE_ROW
+                             .outerjoin(reviews, reviews.c.attempt_id == sa.bindparam("attempt_id"))
+                             .outerjoin(schedules, sa.and_(
+                                 schedules.c.user_id == sa.bindparam("user_id"),
+                                 schedules.c.card_id == sa.bindparam("card_id")))))
 NEWEST_REVIEW = (sa.select(reviews.c.reviewed_at, reviews.c.id)
                  .where(reviews.c.user_id == sa.bindparam("user_id"))
                  .order_by(reviews.c.reviewed_at.desc(), reviews.c.id.desc()).limit(1))
@@ -303,6 +333,23 @@ def _schedule(value: dict | None) -> Schedule | None:
     return Schedule.from_dict(value) if value else None
 
 
+def _review_in(values) -> ReviewRecord | None:
+    """The review among a row's review_* columns (None if the outer join found none)."""
+    if values["review_id"] is None:
+        return None
+    return _review_record({column.name: values[f"review_{column.name}"]
+                           for column in reviews.c})
+
+
+def _schedule_in(values) -> Schedule | None:
+    """The schedule among a row's schedules columns (None if the outer join found none)."""
+    if values["due"] is None:
+        return None
+    return Schedule(state=values["state"], step=values["step"], stability=values["stability"],
+                    difficulty=values["difficulty"], due=values["due"],
+                    last_review=values["last_review"])
+
+
 def _review_record(row) -> ReviewRecord:
     """A review from its stored values (a row, or the values just inserted)."""
     return ReviewRecord(**{**row, "state_before": _schedule(row["state_before"]),
@@ -468,11 +515,21 @@ class Store:
         return AttemptRecord(id=attempt_id, **values)
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
+        found = self.attempt_with_review(attempt_id)
+        return found[0] if found else None
+
+    def attempt_with_review(self, attempt_id: int
+                            ) -> tuple[AttemptRecord, ReviewRecord | None] | None:
+        """An attempt and its review if it is rated (None: no such attempt), in one read."""
         if not 0 < attempt_id <= MAX_ID:
             return None
         with self.reading() as db:
-            row = db.execute(ATTEMPT_BY_ID, {"attempt_id": attempt_id}).first()
-        return AttemptRecord(**row._mapping) if row else None
+            row = db.execute(ATTEMPT_WITH_REVIEW, {"attempt_id": attempt_id}).first()
+        if row is None:
+            return None
+        values = row._mapping
+        attempt = AttemptRecord(**{column.name: values[column.name] for column in attempts.c})
+        return attempt, _review_in(values)
 
     def review_of(self, attempt_id: int) -> ReviewRecord | None:
         with self.reading() as db:
@@ -490,14 +547,18 @@ class Store:
 
         Ratings of one card take turns, also across processes, so each starts from the
         schedule the previous one left, and a second rating of an attempt, even one sent at
-        the same moment, finds the first review and returns it unchanged.
+        the same moment, finds the first review and returns it unchanged. Once the turn is
+        taken, one read and at most three writes do the rest.
         """
         with self.writing() as db:
             _lock_card(db, attempt.user_id, attempt.card_id)
-            existing = self._review_of(db, attempt.id)
+            state = db.execute(RATING_STATE, {"attempt_id": attempt.id,
+                                              "user_id": attempt.user_id,
+                                              "card_id": attempt.card_id}).one()._mapping
+            existing = _review_in(state)
             if existing:
                 return existing, False
-            before = self._schedule_of(db, attempt.user_id, attempt.card_id)
+            before = _schedule_in(state)
             after = next_schedule(before)
             values = {"user_id": attempt.user_id, "card_id": attempt.card_id,
                       "attempt_id": attempt.id, "rating": rating,
@@ -506,17 +567,14 @@ class Store:
             review_id = db.execute(reviews.insert().values(**values)).inserted_primary_key[0]
             self._save_schedule(db, attempt.user_id, attempt.card_id, after,
                                 introduced=before is None, now=now)
-            due_counts.move(db, attempt.user_id, attempt.card_id,
+            due_counts.move(db, attempt.user_id, state["counted_topic"],
                             before.due if before else None, after.due)
         return _review_record({"id": review_id, **values}), True
 
     @staticmethod
     def _schedule_of(db: Connection, user_id: int, card_id: str) -> Schedule | None:
         row = db.execute(SCHEDULE_OF_CARD, {"user_id": user_id, "card_id": card_id}).first()
-        if row is None:
-            return None
-        return Schedule(state=row.state, step=row.step, stability=row.stability,
-                        difficulty=row.difficulty, due=row.due, last_review=row.last_review)
+        return _schedule_in(row._mapping) if row else None
 
     @staticmethod
     def _save_schedule(db: Connection, user_id: int, card_id: str, schedule: Schedule,
@@ -597,14 +655,15 @@ class Store:
             return list(db.execute(_new_query(bool(topic)), {
                 "user_id": user_id, "topic": topic, "limit": limit}).scalars())
 
-    def first_new_card(self, user_id: int, topic: str | None, since: datetime
-                       ) -> tuple[str | None, int]:
-        """The first card the user has never rated (None if none) and how many new cards they
-        started since a moment: what the next-card page needs, in one round trip."""
+    def next_card_state(self, user_id: int, topic: str | None, now: datetime,
+                        since: datetime) -> NextCardState:
+        """What the next-card page reads first, in one round trip: with no target date (or
+        one already past) it is all the page needs; see _next_card_query."""
         with self.reading() as db:
-            row = db.execute(_first_new_query(bool(topic)), {
-                "user_id": user_id, "topic": topic, "limit": 1, "since": since}).one()
-        return row.card_id, row.started
+            row = db.execute(_next_card_query(bool(topic)), {
+                "user_id": user_id, "topic": topic, "now": now, "since": since,
+                "limit": 1}).one()
+        return NextCardState(**row._mapping)
 
     def newest_review(self, user_id: int) -> tuple[datetime, int] | None:
         """When the user's newest review was made and its id (None before any): a marker that
@@ -701,11 +760,24 @@ def _new_query(in_topic: bool) -> sa.Select:
 
 
 @cache
-def _first_new_query(in_topic: bool) -> sa.Select:
-    """The first new card and the count of cards started since (bound as _new_query, and
-    since)."""
-    return sa.select(_new_query(in_topic).scalar_subquery().label("card_id"),
-                     INTRODUCED_SINCE.scalar_subquery().label("started"))
+def _next_card_query(in_topic: bool) -> sa.Select:
+    """The user's target date, the first due card, the first new card if none is due, and
+    the count of cards started since (bound: user_id, now, since, limit, and topic if
+    in_topic). The new-card search, which may pass every card the user has seen, runs only
+    when nothing is due."""
+    due = _due_query(in_topic)
+
+    def preference(column: sa.Column) -> sa.ScalarSelect:
+        return (sa.select(column).where(user_preferences.c.user_id == sa.bindparam("user_id"))
+                .scalar_subquery())
+
+    return sa.select(
+        preference(user_preferences.c.interview_date).label("interview_date"),
+        preference(user_preferences.c.interview_topics).label("interview_topics"),
+        due.scalar_subquery().label("due_card_id"),
+        sa.case((due.exists(), sa.null()),
+                else_=_new_query(in_topic).scalar_subquery()).label("new_card_id"),
+        INTRODUCED_SINCE.scalar_subquery().label("started"))
 
 
 def _in_topic(query: sa.Select) -> sa.Select:
