@@ -26,6 +26,7 @@ from razbor.practice import (
     Locked,
     NotFound,
     Trainer,
+    storable_text,
 )
 from razbor.scheduling import Rating
 from razbor.speech.delivery import delivery_report
@@ -689,15 +690,7 @@ def _restricted(feedback: Feedback, targets: set[str] | None) -> Feedback:
 
 def _note_text(text: str, limit: int) -> str:
     """A note as it can be stored; refused as an attempt would be (the same messages)."""
-    text = (text or "").strip()
-    if "\x00" in text:
-        raise InvalidInput("the attempt contains a NUL character (\\x00), which cannot be "
-                           "stored; remove it and send the attempt again")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInput("the attempt is not valid Unicode text: it has an unpaired "
-                           f"surrogate at character {error.start}") from error
+    text = storable_text((text or "").strip())
     if len(text) > limit:
         raise InvalidInput(f"the attempt is {len(text)} characters long; the limit is {limit}")
     return text

@@ -205,7 +205,7 @@ class Trainer:
         self.card(card_id)
         recording = self.finished_recording(user_id, card_id, recording_id)
         answered_aloud = answered_aloud or recording is not None
-        text = _storable((text or "").strip())
+        text = storable_text((text or "").strip())
         if len(text) > self.max_attempt_chars:
             raise InvalidInput(f"the attempt is {len(text)} characters long; the limit is "
                                f"{self.max_attempt_chars}")
@@ -315,7 +315,8 @@ class Trainer:
         return Stats(progress, self.store.topic_counts(user_id, now))
 
 
-def _storable(text: str) -> str:
+def storable_text(text: str) -> str:
+    """The text itself if a database can store it; InvalidInput saying what is wrong if not."""
     if "\x00" in text:
         raise InvalidInput("the attempt contains a NUL character (\\x00), which cannot be "
                            "stored; remove it and send the attempt again")
