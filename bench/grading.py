@@ -2,9 +2,10 @@
 
 Quality comes first on the held-out labelled attempts (tests/data/attempts-heldout-*.jsonl),
 which no grader setting was fitted on, then on the development attempts it was fitted on
-(a development figure, not a prediction). Each set is scored as shipped and with every `match`
-hint removed (a card as a user writes it), split into the four seed cards and the others, per
-language. Then grading latency on one core (run under `taskset -c 0`) for attempts of growing
+(a development figure, not a prediction). Each set is scored as shipped, with every `match`
+hint removed but the statements' wordings kept ("wordings"), and with both removed ("no
+hints": the statements alone, a card as a user writes it), split into the four seed cards and
+the others, per language. Then grading latency on one core (run under `taskset -c 0`) for attempts of growing
 length, as ratios to the 30 ms p50 and 150 ms p99 targets for a typical attempt.
 `--dev-only` scores only the development files (or the files given), never the held-out ones:
 the mode to iterate in, so that the held-out figures stay unseen until a final run.
@@ -29,11 +30,16 @@ TARGET_P50_MS = 30.0
 TARGET_P99_MS = 150.0
 
 
-def without_hints(card: Card) -> Card:
+def without_hints(card: Card, keep_wordings: bool = False) -> Card:
+    """The card with its `match` patterns removed and, unless kept, its wordings: with
+    neither, its statements alone, as a card a user writes."""
     rubric = card.rubric
-    return replace(card, rubric=replace(
-        rubric, key_points=tuple(replace(p, match=()) for p in rubric.key_points),
-        mistakes=tuple(replace(m, match=()) for m in rubric.mistakes)))
+
+    def bare(item):
+        return replace(item, match=(), wordings=item.wordings if keep_wordings else ())
+
+    return replace(card, rubric=replace(rubric, key_points=tuple(map(bare, rubric.key_points)),
+                                        mistakes=tuple(map(bare, rubric.mistakes))))
 
 
 def _figure(value: float | None) -> str:
@@ -42,7 +48,9 @@ def _figure(value: float | None) -> str:
 
 def quality(files: list[Path], grade) -> None:
     deck = load_deck()
-    decks = {"hints": deck, "no hints": Deck(tuple(without_hints(card) for card in deck))}
+    decks = {"hints": deck,
+             "wordings": Deck(tuple(without_hints(card, keep_wordings=True) for card in deck)),
+             "no hints": Deck(tuple(without_hints(card) for card in deck))}
     print(f"{'set':30}{'cards':>7}{'hints':>10}{'n':>5}{'macroF1':>9}{'en':>6}{'ru':>6}"
           f"{'mix':>6}{'mistP':>7}{'mistR':>7}")
     for path in files:

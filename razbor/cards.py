@@ -17,20 +17,26 @@ class KeyPoint:
     """One idea a complete answer states, with a stable id the grader and labels refer to.
 
     `match` holds the grader's authoring hints: patterns of concepts that state the idea.
+    `wordings` holds other ways a candidate says the same claim (Russian, mixed, terse), which
+    the grader compares by meaning as it does the text: optional, like the hints.
     """
 
     id: str
     text: str
     match: tuple[str, ...] = ()
+    wordings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """One wrong statement candidates make; an attempt makes it only by asserting it."""
+    """One wrong statement candidates make; an attempt makes it only by asserting it.
+
+    `wordings` are the wrong claim as a candidate who believes it says it."""
 
     id: str
     text: str
     match: tuple[str, ...] = ()
+    wordings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ class Card:
         data["related"] = list(self.related)
         if not self.question:
             del data["question"]  # cards without one keep the digest they always had
+        for item in (*data["rubric"]["key_points"], *data["rubric"]["mistakes"]):
+            if not item["wordings"]:
+                del item["wordings"]  # likewise for rubrics without wordings
         return data
 
     @classmethod
@@ -123,9 +132,11 @@ class Card:
             related=tuple(data.get("related", ())), lab=data.get("lab", ""),
             question=data.get("question", ""),
             rubric=Rubric(
-                key_points=tuple(KeyPoint(kp["id"], kp["text"], tuple(kp.get("match", ())))
+                key_points=tuple(KeyPoint(kp["id"], kp["text"], tuple(kp.get("match", ())),
+                                          tuple(kp.get("wordings", ())))
                                  for kp in rubric.get("key_points", ())),
-                mistakes=tuple(Mistake(m["id"], m["text"], tuple(m.get("match", ())))
+                mistakes=tuple(Mistake(m["id"], m["text"], tuple(m.get("match", ())),
+                                       tuple(m.get("wordings", ())))
                                for m in rubric.get("mistakes", ())),
             ),
         )

@@ -92,6 +92,10 @@ def test_english_section_headings_are_accepted():
     (lambda t: t.replace("      text: Units are zeroed at random during training.\n", ""),
      "7: rubric key_points item 1 must have 'id' and 'text'"),
     (lambda t: t.replace("id: do.train", "id: Do Train"), "7: rubric id 'Do Train' is not a valid id"),
+    (lambda t: t.replace("during training.\n", "during training.\n      wordings: Zeroed.\n"),
+     "7: rubric id 'do.train': 'wordings' must be a list of sentences"),
+    (lambda t: t.replace("during training.\n", "during training.\n      wordings: ['', 'x']\n"),
+     "7: rubric id 'do.train': 'wordings' must be a list of sentences"),
     (lambda t: t.replace("## Типичные ошибки\n\n- Leaving dropout on at inference.\n", ""),
      "missing section 'Типичные ошибки'"),
     (lambda t: t.replace("- Mention inverted dropout.\n", ""),
@@ -206,12 +210,13 @@ words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl
 
 @settings(max_examples=60, deadline=None)
 @given(title=words, body=words, point=words, lang=st.sampled_from(["ru", "en"]),
-       difficulty=st.integers(1, 5))
-def test_dump_then_parse_gives_the_same_card(title, body, point, lang, difficulty):
+       difficulty=st.integers(1, 5), wordings=st.lists(words, max_size=3))
+def test_dump_then_parse_gives_the_same_card(title, body, point, lang, difficulty, wordings):
     card = Card(id="some-card", title=title, lang=lang, topics=("general",),
                 difficulty=difficulty, short_answer=body, analysis=body + " more",
                 mistakes="- " + body, interview="- " + point,
-                rubric=Rubric((KeyPoint("x.one", point),), (Mistake("x.m.one", point),)))
+                rubric=Rubric((KeyPoint("x.one", point, wordings=tuple(wordings)),),
+                              (Mistake("x.m.one", point),)))
     parsed, problems = parse_card(Path("c.md"), dump_card(card))
     assert problems == []
     assert parsed.to_dict() == card.to_dict()
@@ -225,3 +230,18 @@ def test_a_card_may_word_the_interviewers_question_beyond_its_title(tmp_path):
     assert card.question == "Why does dropout need rescaling, and when is it off?"
     again, _ = parse_card(Path(card.source), dump_card(card, ("t",)), ("t",))
     assert again == card and card.content_hash() != replace(card, question="").content_hash()
+
+
+def test_a_rubric_item_may_list_other_wordings_of_its_claim(tmp_path):
+    worded = VALID.replace(
+        "      text: Units are zeroed at random during training.\n",
+        "      text: Units are zeroed at random during training.\n"
+        "      wordings:\n"
+        "        - \"на обучении нейроны случайно зануляются\"\n"
+        "        - \"train: random units set to zero\"\n")
+    card = load_deck(write_deck(tmp_path, {"t/dropout.md": worded})).get("dropout")
+    assert card.rubric.key_points[0].wordings == ("на обучении нейроны случайно зануляются",
+                                                  "train: random units set to zero")
+    plain = load_deck(write_deck(tmp_path / "plain", {"t/dropout.md": VALID})).get("dropout")
+    assert "wordings" not in str(plain.to_dict())  # a card without wordings keeps its digest
+    assert card.content_hash() != plain.content_hash()

@@ -16,6 +16,7 @@ from razbor.grading import Feedback, grade
 from razbor.grading.backends import GraderSettings, make_grader
 from razbor.grading.evaluate import evaluate, load_labelled
 from razbor.grading.rules import RuleGrader
+from razbor.grading.semantic import SemanticGrader
 
 from .conftest import SHARED
 
@@ -244,14 +245,14 @@ def test_the_embedding_backend_loads_a_local_sentence_transformers_model(monkeyp
 
 
 def without_hints(card_id: str):
-    """A card as a user would write it: statements only, no `match` patterns."""
+    """A card as a user would write it: statements only, no `match` patterns or wordings."""
     from dataclasses import replace
 
     card = DECK.get(card_id)
     rubric = card.rubric
     return replace(card, rubric=replace(
-        rubric, key_points=tuple(replace(p, match=()) for p in rubric.key_points),
-        mistakes=tuple(replace(m, match=()) for m in rubric.mistakes)))
+        rubric, key_points=tuple(replace(p, match=(), wordings=()) for p in rubric.key_points),
+        mistakes=tuple(replace(m, match=(), wordings=()) for m in rubric.mistakes)))
 
 
 def test_a_card_without_hints_is_graded_from_its_statements_in_russian_too():
@@ -379,7 +380,6 @@ def test_the_coverage_of_a_terse_answer_is_whether_it_is_named():
     from dataclasses import replace
 
     from razbor.cards import Rubric
-    from razbor.grading.semantic import SemanticGrader
 
     card = replace(DECK.get("roc-auc"), rubric=Rubric(), short_answer="O(n log n)")
     grader = SemanticGrader()
@@ -444,3 +444,27 @@ def test_a_negation_does_not_reach_into_the_next_line():
 def test_saying_a_step_may_be_skipped_dismisses_it():
     assert "adam.bias_correction" not in covered("adam-adamw",
                                                  "Bias correction можно не делать, это мелочь.")
+
+
+def test_a_wording_in_russian_brings_a_russian_attempt_closer_than_the_statement_alone():
+    from dataclasses import replace
+
+    card = without_hints("dropout")
+    point = card.rubric.key_points[2]
+    assert point.id == "do.inference"
+    worded = replace(card, rubric=replace(card.rubric, key_points=(
+        *card.rubric.key_points[:2],
+        replace(point, wordings=("На инференсе дропаут выключаем и гоняем всю сеть целиком.",)),
+        *card.rubric.key_points[3:])))
+    attempt = "При инференсе дропаут отключён, работает вся сеть целиком, без случайности."
+    before, after = (SemanticGrader().coverage(c, attempt)[2] for c in (card, worded))
+    assert after > before
+    assert "do.inference" in grade(worded, attempt).covered_ids()
+
+
+def test_a_mistake_stated_as_one_of_its_wordings_is_asserted_and_a_warning_is_not():
+    card = DECK.get("dropout")
+    believed = card.rubric.mistakes[0].wordings[1]
+    assert grade(card, believed).mistake_ids() == ["do.m.inference_on"]
+    assert grade(card, f"Часто ошибочно думают так: «{believed}». Это неверно."
+                 ).mistake_ids() == []

@@ -235,12 +235,12 @@ class _CardFile:
         for number, item in enumerate(items, start=1):
             if (
                 not isinstance(item, dict)
-                or not {"id", "text"} <= set(item) <= {"id", "text", "match"}
+                or not {"id", "text"} <= set(item) <= {"id", "text", "match", "wordings"}
                 or not isinstance(item["text"], str)
                 or not item["text"].strip()
             ):
                 self.problem(line, f"rubric {kind} item {number} must have 'id' and 'text' "
-                             "(and optionally 'match')",
+                             "(and optionally 'match' and 'wordings')",
                              "write '- id: bn.stats' and 'text: one sentence' under it")
                 continue
             if not RUBRIC_ID.match(str(item["id"])):
@@ -258,7 +258,14 @@ class _CardFile:
                 except PatternError as error:
                     self.problem(line, f"rubric id {item['id']!r}: {error}",
                                  "use concepts from razbor/grading/lexicon.yaml or plain words")
-            parsed.append((str(item["id"]), item["text"].strip(), tuple(patterns)))
+            wordings = item.get("wordings", [])
+            if not isinstance(wordings, list) or not all(
+                    isinstance(wording, str) and wording.strip() for wording in wordings):
+                self.problem(line, f"rubric id {item['id']!r}: 'wordings' must be a list of "
+                             "sentences", "write wordings: ['на инференсе dropout выключен']")
+                continue
+            parsed.append((str(item["id"]), item["text"].strip(), tuple(patterns),
+                           tuple(wording.strip() for wording in wordings)))
         return parsed
 
 
@@ -300,4 +307,6 @@ def _rubric_entry(item: KeyPoint | Mistake) -> dict:
     entry = {"id": item.id, "text": item.text}
     if item.match:
         entry["match"] = list(item.match)
+    if item.wordings:
+        entry["wordings"] = list(item.wordings)
     return entry

