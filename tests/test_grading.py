@@ -270,9 +270,12 @@ def test_a_card_without_hints_is_graded_from_its_statements_in_russian_too():
     "At inference do we use the running statistics collected during training?",
     "running mean, running variance, inference, gamma, beta",
     "На инференсе накопленные статистики здесь не нужны, это неважно.",
+    "It is not true that at inference the layer uses the running mean and variance.",
+    "Неверно, что на инференсе берут скользящие среднее и дисперсию, накопленные на обучении.",
 ])
 def test_a_question_a_dismissal_or_a_keyword_list_covers_nothing(text):
     assert grade(without_hints("batchnorm"), text).covered_ids() == []
+    assert grade(DECK.get("batchnorm"), text).covered_ids() == []
 
 
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():

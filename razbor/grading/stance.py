@@ -23,7 +23,11 @@ DISMISSAL = re.compile(
     r"не особо|doesn'?t matter|does not matter|irrelevant|no need|"
     r"instead of bothering|not important|overrated|не нуж\w*|не обязател\w*|не важ\w*|"
     r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м|"
-    r"можно не|можно обойтись без|can (?:be )?skip\w*|optional)",
+    r"можно не|можно обойтись без|can (?:be )?skip\w*|optional|"
+    # A denial frame: what follows "it is not true that" is denied, however it is worded.
+    r"(?:not|n't|never) (?:true|the case|correct|right|so) that|(?:false|untrue|a myth) that|"
+    r"(?:неверно|неправда|не правда|не факт|не так|неправильно|ошибочно|миф),? что|"
+    r"нельзя сказать,? что|не (?:верно|правильно|соответствует действительности),? что)",
     re.I)
 # Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
 # states nothing about it, like a bare list of terms.
