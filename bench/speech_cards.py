@@ -103,6 +103,13 @@ English answers. The title read itself back on one clip ("Dropout — обуче
 for an answer that says none of it: WER 1.20), which the guard now catches (title+mend ru WER
 0.509 -> 0.459 with it).
 
+Tried and not kept (2026-11-29, v9, development cards, Russian and mixed clips): the cards'
+Russian `wordings` as the Russian prompt, one per key point, cut at 220 characters. The
+wordings with most English terms: ru WER 0.458 -> 0.438 (WER* 0.412 -> 0.371, terms 0.62 ->
+0.76), but mixed terms 0.89 -> 0.82 (WER 0.411 -> 0.413); the all-Cyrillic ones: mixed WER
+0.411 -> 0.385, but ru terms 0.62 -> 0.48. Neither helps both kinds of Russian answer, and
+neither comes near the 0.15 target: the model is the limit, not what it is told.
+
 Russian WER, from the development transcripts (python bench/speech_cards.py --split
 development --show). With the product configuration, Russian clips have WER 0.468 but
 character error rate 0.16 (plain: 0.477 and 0.12): most errors are single words with a letter
