@@ -471,3 +471,14 @@ def test_a_mistake_stated_as_one_of_its_wordings_is_asserted_and_a_warning_is_no
     assert grade(card, believed).mistake_ids() == ["do.m.inference_on"]
     assert grade(card, f"Часто ошибочно думают так: «{believed}». Это неверно."
                  ).mistake_ids() == []
+
+
+@pytest.mark.parametrize("text", [
+    "Поэтому бегущие статистики ей не нужны: на обучении и на инференсе она работает одинаково.",
+    "It doesn't need running statistics, so train and eval behave the same.",
+])
+def test_a_point_that_something_is_not_needed_is_stated_by_dismissing_it(text):
+    card = without_hints("layernorm")
+    assert "ln.inference" in grade(card, text).covered_ids()
+    assert "ln.inference" not in grade(card, "Does it need running statistics at inference?"
+                                       ).covered_ids()

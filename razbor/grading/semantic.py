@@ -29,6 +29,7 @@ from razbor.grading.gloss import gloss
 from razbor.grading.rules import RuleGrader
 from razbor.grading.stance import (
     CLAUSE_BREAK,
+    NEEDLESS,
     NEGATIVE,
     SET_ASIDE,
     Unit,
@@ -118,7 +119,7 @@ class SemanticGrader:
             return Feedback(card.id, self.name, hinted.key_points, hinted.mistakes,
                             suggested_rating=hinted.suggested_rating)
         points = [self._point(result, parts, scores[index], rubric.stems[index],
-                              rubric.terms[index])
+                              rubric.terms[index], rubric.needless[index])
                   for index, result in enumerate(hinted.key_points)]
         offset = len(points)
         mistakes = [self._mistake(result, parts, scores[offset + index],
@@ -141,7 +142,8 @@ class SemanticGrader:
         return [(1.0 if _naming(parts, rubric.terms[index], rubric.stems[index]) else 0.0)
                 if rubric.terms[index] else
                 max((float(scores[index, column]) for column, unit in enumerate(parts)
-                     if states(unit, rubric.stems[index])), default=0.0)
+                     if states(unit, rubric.stems[index], rubric.needless[index])),
+                    default=0.0)
                 for index in range(count)]
 
     def _scored(self, card: Card, text: str):
@@ -172,13 +174,15 @@ class SemanticGrader:
 
     @staticmethod
     def _point(hinted: PointResult, parts: list[Unit], scores: np.ndarray,
-               stems: frozenset[str], terms: frozenset[tuple[str, ...]]) -> PointResult:
+               stems: frozenset[str], terms: frozenset[tuple[str, ...]],
+               needless: bool) -> PointResult:
         if hinted.covered and _supported(hinted.evidence, parts, scores, claims):
             return hinted
         if terms:
             found = _naming(parts, terms, stems)
         else:
-            found = _best(parts, scores, POINT_THRESHOLD, lambda unit: states(unit, stems))
+            found = _best(parts, scores, POINT_THRESHOLD,
+                          lambda unit: states(unit, stems, needless))
         if found is None:
             return PointResult(hinted.id, False, 0.0)
         unit, score = found
@@ -306,6 +310,7 @@ class _RubricVectors:
     wordings: np.ndarray
     wording_owners: np.ndarray
     given: frozenset[float]
+    needless: tuple[bool, ...]
 
     def credit_numbers(self, scores: np.ndarray, parts: list[Unit]) -> None:
         """Add NUMBER_BONUS to a key point's score on each unit that states one of the
@@ -416,7 +421,7 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                           tuple(frozenset(_numbers(text) - given) if index < points
                                 else frozenset() for index, text in enumerate(texts[1:])),
                           wording_vectors, np.array([index for index, _ in worded], dtype=int),
-                          frozenset(given))
+                          frozenset(given), tuple(bool(NEEDLESS.search(text)) for text in texts[1:]))
 
 
 def _wordings_read(item: KeyPoint | Mistake) -> tuple[str, ...]:

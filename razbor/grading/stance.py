@@ -36,6 +36,10 @@ ANNOUNCEMENT = re.compile(
     r"discuss|go on) about\b|\b(?:я бы|можно|стоит) (?:ещё |еще |также )?(?:рассказа|"
     r"поговори|обсуди|затрону|упомяну)\w* (?:про|о|об)\b|\bключевые слова\b|\bkey ?words\b",
     re.I)
+# A statement that something is not needed ("needs no running statistics", "need not be the
+# predictive ones"): an attempt states it by dismissing that thing.
+NEEDLESS = re.compile(r"\b(?:needs? no|need not|needn'?t|no need|not needed|unnecessary|"
+                      r"(?:does|do)(?:n'?t| not) (?:need|require|matter))\b", re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
 # Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
@@ -190,9 +194,12 @@ def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = F
     return usable(min(holding, key=lambda unit: unit.end - unit.start))
 
 
-def states(unit: Unit, stems: frozenset[str]) -> bool:
+def states(unit: Unit, stems: frozenset[str], needless: bool = False) -> bool:
     """Whether the unit can state the statement with these stems: it asserts, and does not
-    negate the statement's own words."""
+    negate the statement's own words. A needless statement (NEEDLESS) is stated by a unit
+    that dismisses its object ("бегущие статистики ей не нужны"), its negation agreeing."""
+    if needless:
+        return unit.asserts
     return claims(unit) and not _denies(unit, stems)
 
 
