@@ -482,3 +482,12 @@ def test_a_point_that_something_is_not_needed_is_stated_by_dismissing_it(text):
     assert "ln.inference" in grade(card, text).covered_ids()
     assert "ln.inference" not in grade(card, "Does it need running statistics at inference?"
                                        ).covered_ids()
+
+
+def test_saying_something_is_not_needed_asserts_a_mistake_that_claims_so():
+    card = DECK.get("dropout")
+    for believed in ("При дропауте никакого rescaling не нужно, сеть учится с меньшим числом "
+                     "нейронов.", "Rescaling isn't needed at all when you drop units."):
+        assert grade(card, believed).mistake_ids() == ["do.m.no_scale"]
+    warned = "И не надо думать, что при дропауте не нужно rescaling: выжившие делим на 1 - p."
+    assert grade(card, warned).mistake_ids() == []

@@ -63,11 +63,17 @@ WINDOW_STEP = 6
 UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
 WARNING = re.compile(
-    r"\b(?:wrong|incorrect|mistake|error|myth|misconception|don'?t|do not|never|avoid|"
-    r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|не надо|не нужно|"
-    r"не стоит|не следует|миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|не забы\w*|remember to|"
+    r"\b(?:wrong|incorrect|mistake|error|myth|misconception|avoid|"
+    r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|"
+    r"миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|не забы\w*|remember to|"
     r"(?:people|many|some|candidates) (?:often |usually |sometimes )?(?:say|think|assume|believe)|"
-    r"(?:часто|многие|некоторые) (?:думают|считают|путают|говорят))\b", re.I)
+    r"(?:часто|многие|некоторые) (?:думают|считают|путают|говорят)|"
+    r"(?:don'?t|do not|не надо|не нужно|не стоит|не следует) (?:думать|считать|think|assume|"
+    r"believe))\b", re.I)
+# Advice against doing something ("don't divide by the variance", "не нужно"): a warning
+# against a positive wrong claim, but the very words of a negative one ("no rescaling is
+# needed": "you don't need to rescale anything").
+ADVICE = re.compile(r"\b(?:don'?t|do not|never|не надо|не нужно|не стоит|не следует)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Unit:
     dismisses: bool
     warns: bool
     negated: bool = False
+    advises: bool = False
     exclusive: bool = False
     negated_stems: frozenset[str] = frozenset()
 
@@ -109,7 +116,8 @@ def units(text: str) -> list[Unit]:
                 clause, asserts=clause.asserts and sentence.asserts,
                 dismisses=clause.dismisses or (sentence.dismisses
                                                and text[clause_start - 1] != ":"),
-                warns=clause.warns or sentence.warns)
+                warns=clause.warns or sentence.warns,
+                advises=clause.advises or sentence.advises)
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             pair = _unit(text, first[0], second[1])
@@ -164,7 +172,8 @@ def _unit(text: str, start: int, end: int) -> Unit:
     listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
     return Unit(body, start, end, asserts=not (question or listing),
                 dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)),
-                negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)))
+                negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)),
+                advises=bool(ADVICE.search(body)))
 
 
 def _is_term_list(body: str) -> bool:
@@ -213,7 +222,7 @@ def asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
     unit does not assert a positive wrong claim ("a globally optimal tree is not found this
     way"). Found by meaning alone, a negative statement ("no instance-level metric") needs a
     negative or exclusive unit ("only voxel Dice") too."""
-    if not claims_unwarned(unit) or (unit.negated and not negated):
+    if not unit.asserts or unit.warns or (not negated and (unit.advises or unit.negated)):
         return False
     return hinted or not negated or unit.negated or unit.exclusive
 
@@ -221,4 +230,4 @@ def asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
 def claims_unwarned(unit: Unit) -> bool:
     """A mistake may itself be a dismissal ("PR-AUC is not needed"), so only questions, lists
     and warnings rule a unit out."""
-    return unit.asserts and not unit.warns
+    return unit.asserts and not (unit.warns or unit.advises)
