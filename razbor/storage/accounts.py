@@ -34,6 +34,12 @@ from razbor.storage.tables import (
 )
 
 USER_COLUMNS = (users.c.id, users.c.name, users.c.role, users.c.active)
+# Every signed-in request runs this, so it is built once, its values bound: building the select
+# and its cache key again on each request cost as much as the round trip itself.
+SESSION_USER = (sa.select(*USER_COLUMNS).join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.token_digest == sa.bindparam("digest"),
+                       sessions.c.expires_at > sa.bindparam("now"),
+                       users.c.active.is_(True)))
 
 
 @dataclass(frozen=True)
@@ -161,11 +167,8 @@ class Accounts:
 
     def session_user(self, digest: str, now: datetime) -> User | None:
         """The active user a live session belongs to, or None."""
-        query = (sa.select(*USER_COLUMNS).join(sessions, sessions.c.user_id == users.c.id)
-                 .where(sessions.c.token_digest == digest, sessions.c.expires_at > now,
-                        users.c.active.is_(True)))
         with self.store.reading() as db:
-            row = db.execute(query).first()
+            row = db.execute(SESSION_USER, {"digest": digest, "now": now}).first()
         return User(*row) if row else None
 
     def end_session(self, digest: str) -> None:

@@ -155,6 +155,10 @@ RATING_STATE = (sa.select(*REVIEW_COLUMNS, *SCHEDULE_OF_CARD.selected_columns,
                              .outerjoin(schedules, sa.and_(
                                  schedules.c.user_id == sa.bindparam("user_id"),
                                  schedules.c.card_id == sa.bindparam("card_id")))))
+# A rating's writes take their values as parameters (an insert or update with .values() is
+# built and fingerprinted anew on each call); the SET clause is the parameters' column names.
+UPDATE_SCHEDULE = schedules.update().where(schedules.c.user_id == sa.bindparam("schedule_user"),
+                                           schedules.c.card_id == sa.bindparam("schedule_card"))
 NEWEST_REVIEW = (sa.select(reviews.c.reviewed_at, reviews.c.id)
                  .where(reviews.c.user_id == sa.bindparam("user_id"))
                  .order_by(reviews.c.reviewed_at.desc(), reviews.c.id.desc()).limit(1))
@@ -364,6 +368,9 @@ class Store:
         self._sizes: dict[str, int] | None = None
         self._reads = (engine.execution_options(isolation_level="AUTOCOMMIT")
                        if engine.dialect.name == "postgresql" else engine)
+        # Made once: an engine with options is a new object, and each begin on a fresh one
+        # costs about as much again as on this one.
+        self._writes = engine.execution_options(**{WRITES: True})
 
     def reading(self) -> AbstractContextManager[Connection]:
         """A connection for reads that need no single moment (see snapshot for those).
@@ -376,7 +383,7 @@ class Store:
 
     def writing(self) -> AbstractContextManager[Connection]:
         """A write transaction; on SQLite it waits for the write lock before its first read."""
-        return _write_transaction(self.engine)
+        return self._writes.begin()
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read transaction that sees one moment throughout, while servers keep writing.
@@ -564,7 +571,7 @@ class Store:
                       "attempt_id": attempt.id, "rating": rating,
                       "state_before": before.to_dict() if before else None,
                       "state_after": after.to_dict(), "reviewed_at": now}
-            review_id = db.execute(reviews.insert().values(**values)).inserted_primary_key[0]
+            review_id = db.execute(reviews.insert(), values).inserted_primary_key[0]
             self._save_schedule(db, attempt.user_id, attempt.card_id, after,
                                 introduced=before is None, now=now)
             due_counts.move(db, attempt.user_id, state["counted_topic"],
@@ -581,11 +588,12 @@ class Store:
                        introduced: bool, now: datetime) -> None:
         row = _schedule_row(user_id, card_id, schedule, now)
         if introduced:
-            db.execute(schedules.insert().values(**row))
+            db.execute(schedules.insert(), row)
         else:
-            del row["introduced_at"]
-            db.execute(schedules.update().where(schedules.c.user_id == user_id,
-                                                schedules.c.card_id == card_id).values(**row))
+            changed = {name: value for name, value in row.items()
+                       if name not in ("user_id", "card_id", "introduced_at")}
+            db.execute(UPDATE_SCHEDULE, {**changed, "schedule_user": user_id,
+                                         "schedule_card": card_id})
 
     def schedule(self, user_id: int, card_id: str) -> Schedule | None:
         with self.reading() as db:

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from razbor.accounts import (
     SESSION_LIFETIME,
@@ -30,6 +29,7 @@ from razbor.accounts import (
     token_digest,
 )
 from razbor.web.app import language, render
+from razbor.web.db_threads import run_read
 from razbor.web.i18n import translator
 
 SESSION_COOKIE = "razbor_session"
@@ -49,13 +49,13 @@ async def signed_in(request: Request) -> User | None:
     """The dependency of every data route: the account signed in, or None without accounts.
 
     Async so that the laptop's single user costs no trip to a worker thread; a session is
-    looked up in one, as the database must not block the event loop.
+    looked up in one of the read threads, as the database must not block the event loop.
     """
     if request.app.state.accounts is None:
         request.state.user = None
         request.state.user_id = request.app.state.user_id
         return None
-    return await run_in_threadpool(session_user, request)
+    return await run_read(session_user, request)
 
 
 def session_user(request: Request) -> User:

@@ -15,6 +15,7 @@ from razbor.speech.whisper import speech_installed
 from razbor.transcription import SPEECH_CHOICES
 from razbor.web.app import language, render
 from razbor.web.charts import stats_charts
+from razbor.web.db_threads import run_read
 from razbor.web.feedback_view import feedback_view
 from razbor.web.i18n import translator
 from razbor.web.recordings import SPEECH_LANGUAGE_COOKIE, speech_language
@@ -77,16 +78,18 @@ def api_docs(request: Request):
 
 
 @router.get("/practice")
-def practice(request: Request, topic: str | None = None):
+async def practice(request: Request, topic: str | None = None):
+    """Async, with the choice of the card on a read thread (see razbor.web.db_threads)."""
     trainer, user_id = _trainer(request)
-    card = trainer.next_card(user_id, topic or None)
+    card = await run_read(trainer.next_card, user_id, topic or None)
     if card is None:
         return render(request, "done.html", {"topic": topic})
     return RedirectResponse(_with_topic(f"/cards/{card.id}", topic), status_code=303)
 
 
 @router.get("/cards/{card_id}")
-def card_page(request: Request, card_id: str, topic: str | None = None):
+async def card_page(request: Request, card_id: str, topic: str | None = None):
+    """Async: the question comes from the deck in memory, so no thread is needed."""
     trainer, _ = _trainer(request)
     card = trainer.card(card_id)
     context = _practice_context(card, topic, "")
