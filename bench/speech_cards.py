@@ -103,6 +103,13 @@ English answers. The title read itself back on one clip ("Dropout — обуче
 for an answer that says none of it: WER 1.20), which the guard now catches (title+mend ru WER
 0.509 -> 0.459 with it).
 
+Re-run on held-out cards on another machine of the same kind (2026-11-29, v9, same command):
+the same model decodes a little differently there (plain ru 0.399, en 0.078, mixed 0.539).
+Card-aware: ru 0.373 / 0.71, en 0.074 / 0.94, mixed 0.425 / 0.88 (WER / terms). Agreement
+with the grader of that day, which reads the cards' wordings: ru 0.946, en 0.978, mixed 0.860;
+the grader before wordings, on the same transcripts: 0.978, 0.989, 0.871 (a grader that finds
+more in a text also has more that a transcript's errors can change).
+
 Tried and not kept (2026-11-29, v9, development cards, Russian and mixed clips): the cards'
 Russian `wordings` as the Russian prompt, one per key point, cut at 220 characters. The
 wordings with most English terms: ru WER 0.458 -> 0.438 (WER* 0.412 -> 0.371, terms 0.62 ->
