@@ -152,3 +152,61 @@ def _waiting(slot) -> int:
         return slot.get().statistics().tasks_waiting
     except LookupError:
         return 0
+
+
+# A hot route looks its session up in the same thread trip as its own database work.
+
+class ThreadTrips:
+    """Counts the calls sent to razbor's database threads."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        run = db_threads._run
+
+        async def counted(*args):
+            self.count += 1
+            return await run(*args)
+
+        monkeypatch.setattr(db_threads, "_run", counted)
+
+    def take(self) -> int:
+        taken, self.count = self.count, 0
+        return taken
+
+
+def test_the_next_card_and_a_rating_take_one_thread_trip_each(signed_in, monkeypatch):
+    client, _ = signed_in
+    trips = ThreadTrips(monkeypatch)
+    card_id = client.get("/practice").headers["location"].rsplit("/", 1)[1]
+    assert trips.take() == 1
+    assert client.get("/api/next").json()["card"]["id"] == card_id
+    assert trips.take() == 1
+    attempt = client.post(f"/api/cards/{card_id}/attempts", json={"answered_aloud": True})
+    trips.take()
+    assert client.post(f"/api/attempts/{attempt.json()['id']}/rating",
+                       json={"rating": "good"}).status_code == 201
+    assert trips.take() == 1
+    attempt = client.post(f"/api/cards/{card_id}/attempts", json={"answered_aloud": True})
+    trips.take()
+    rated = client.post(f"/attempts/{attempt.json()['id']}/rating", data={"rating": "good"})
+    assert rated.status_code == 303 and rated.headers["location"] == "/practice"
+    assert trips.take() == 1
+
+
+def test_a_stale_session_with_invalid_input_is_refused_as_anonymous(signed_in):
+    """The hot routes validate their input before they look the session up; an anonymous
+    request must still get the sign-in answer rather than a validation error."""
+    client, _ = signed_in
+    client.cookies.set(SESSION_COOKIE, "stale")
+    api = client.post("/api/attempts/0/rating", json={"rating": "good", "extra": 1})
+    assert api.status_code == 401 and "sign in" in api.json()["detail"]
+    page = client.post("/attempts/x/rating", data={})
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+    assert client.get("/practice").headers["location"] == "/login?next=%2Fpractice"
+
+
+def test_a_live_session_with_invalid_input_gets_the_validation_error(signed_in):
+    client, _ = signed_in
+    api = client.post("/api/attempts/0/rating", json={"rating": "good"})
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["path", "attempt_id"]
+    assert client.post("/attempts/x/rating", data={}).status_code == 422

@@ -12,6 +12,7 @@ from razbor.cards import Card
 from razbor.practice import MAX_ATTEMPT_SECONDS, Trainer
 from razbor.rendering import render_markdown
 from razbor.storage import MAX_ID, AttemptRecord, ReviewRecord
+from razbor.web.auth import looks_up_session, user_id_of
 from razbor.web.db_threads import run_read, run_write
 
 router = APIRouter(prefix="/api", tags=["practice"])
@@ -126,9 +127,9 @@ def _attempt_out(attempt: AttemptRecord, review: ReviewRecord | None) -> Attempt
 
 
 @router.get("/next", summary="The next card to practise, without its analysis")
+@looks_up_session
 async def next_card(request: Request, topic: str | None = None) -> NextOut:
-    trainer, user_id = _trainer(request)
-    card = await run_read(trainer.next_card, user_id, topic)
+    card = await run_read(_next_card, request, topic)
     return NextOut(card=_card_out(card) if card else None)
 
 
@@ -182,14 +183,22 @@ def attempt_analysis(request: Request, attempt_id: RowId) -> AnalysisOut:
 
 @router.post("/attempts/{attempt_id}/rating", status_code=201,
              summary="Rate an attempt once; repeating the same rating returns it with 200")
+@looks_up_session
 async def rate_attempt(request: Request, response: Response, attempt_id: RowId,
                        body: RatingIn) -> ReviewOut:
-    """Async, with the rating itself on a write thread (see razbor.web.db_threads): FastAPI
-    would otherwise take the answer's validation to a worker thread too, a second trip for a
-    few microseconds' work."""
-    trainer, user_id = _trainer(request)
-    review, created = await run_write(trainer.rate, user_id, attempt_id, body.rating,
-                                      card_id=body.card_id)
+    """Async, with the session and the rating on one write thread trip (see
+    razbor.web.db_threads): FastAPI would otherwise take the answer's validation to a worker
+    thread too, another trip for a few microseconds' work."""
+    review, created = await run_write(_rate, request, attempt_id, body)
     if not created:
         response.status_code = 200
     return _review_out(review)
+
+
+def _next_card(request: Request, topic: str | None) -> Card | None:
+    return request.app.state.trainer.next_card(user_id_of(request), topic)
+
+
+def _rate(request: Request, attempt_id: int, body: RatingIn) -> tuple[ReviewRecord, bool]:
+    return request.app.state.trainer.rate(user_id_of(request), attempt_id, body.rating,
+                                          card_id=body.card_id)

@@ -228,7 +228,11 @@ def create_app(trainer: Trainer, lang: str = "ru",
             "admins_only")}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError):
+    async def invalid_request(request: Request, error: RequestValidationError):
+        try:
+            await auth.settle_session(request)
+        except auth.NotSignedIn as anonymous:
+            return await not_signed_in(request, anonymous)
         return JSONResponse({"detail": validation_problems(error)}, status_code=422)
 
     install_security(app, allowed_hosts)

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import URL
 
+from razbor.cards import Card
 from razbor.practice import InvalidInput, Locked, NotFound, Trainer
 from razbor.speech.whisper import speech_installed
 from razbor.transcription import SPEECH_CHOICES
 from razbor.web.app import language, render
+from razbor.web.auth import looks_up_session, user_id_of
 from razbor.web.charts import stats_charts
-from razbor.web.db_threads import run_read
+from razbor.web.db_threads import run_read, run_write
 from razbor.web.feedback_view import feedback_view
 from razbor.web.i18n import translator
 from razbor.web.recordings import SPEECH_LANGUAGE_COOKIE, speech_language
@@ -26,6 +28,10 @@ LAB_SEED = 0
 
 def _trainer(request: Request) -> tuple[Trainer, int]:
     return request.app.state.trainer, request.state.user_id
+
+
+def _next_card(request: Request, topic: str | None) -> Card | None:
+    return request.app.state.trainer.next_card(user_id_of(request), topic)
 
 
 def _with_topic(path: str, topic: str | None) -> str:
@@ -78,10 +84,11 @@ def api_docs(request: Request):
 
 
 @router.get("/practice")
+@looks_up_session
 async def practice(request: Request, topic: str | None = None):
-    """Async, with the choice of the card on a read thread (see razbor.web.db_threads)."""
-    trainer, user_id = _trainer(request)
-    card = await run_read(trainer.next_card, user_id, topic or None)
+    """Async, with the session and the choice of the card on one read thread trip (see
+    razbor.web.db_threads)."""
+    card = await run_read(_next_card, request, topic or None)
     if card is None:
         return render(request, "done.html", {"topic": topic})
     return RedirectResponse(_with_topic(f"/cards/{card.id}", topic), status_code=303)
@@ -157,11 +164,16 @@ def attempt_page(request: Request, attempt_id: int, topic: str | None = None):
 
 
 @router.post("/attempts/{attempt_id}/rating")
-def rate_attempt(request: Request, attempt_id: int,
-                 rating: Annotated[str, Form()], topic: Annotated[str, Form()] = ""):
-    trainer, user_id = _trainer(request)
-    trainer.rate(user_id, attempt_id, rating)
+@looks_up_session
+async def rate_attempt(request: Request, attempt_id: int,
+                       rating: Annotated[str, Form()], topic: Annotated[str, Form()] = ""):
+    """Async, with the session and the rating on one write thread trip."""
+    await run_write(_rate, request, attempt_id, rating)
     return RedirectResponse(_with_topic("/practice", topic), status_code=303)
+
+
+def _rate(request: Request, attempt_id: int, rating: str) -> None:
+    request.app.state.trainer.rate(user_id_of(request), attempt_id, rating)
 
 
 @router.get("/browse")
