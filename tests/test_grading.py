@@ -491,3 +491,25 @@ def test_saying_something_is_not_needed_asserts_a_mistake_that_claims_so():
         assert grade(card, believed).mistake_ids() == ["do.m.no_scale"]
     warned = "И не надо думать, что при дропауте не нужно rescaling: выжившие делим на 1 - p."
     assert grade(card, warned).mistake_ids() == []
+
+
+@pytest.mark.parametrize("card_id, text, mistake", [
+    ("mixed-precision", "Смешанная точность — это просто model.half() для всей сети, и больше "
+                        "ничего делать не надо.", "amp.m.half"),
+    ("lora", "LoRA always adds extra latency at inference, because you can never remove the "
+             "adapter branch.", "lora.m.latency"),
+    ("lora", "У LoRA всегда есть лишняя задержка на инференсе, потому что адаптер нельзя убрать.",
+     "lora.m.latency"),
+])
+def test_a_claim_before_advice_or_a_modal_in_its_sentence_is_the_speakers_own(card_id, text,
+                                                                               mistake):
+    assert grade(DECK.get(card_id), text).mistake_ids() == [mistake]
+    assert grade(without_hints(card_id), text).mistake_ids() == [mistake]
+
+
+def test_an_error_that_is_a_quantity_is_not_a_warning():
+    mse = ("Логистическую регрессию обучают, минимизируя среднеквадратичную ошибку между "
+           "вероятностью и меткой.")
+    assert grade(DECK.get("logistic-regression"), mse).mistake_ids() == ["lr.m.mse"]
+    warned = "Нельзя обучать логистическую регрессию на среднеквадратичную ошибку."
+    assert grade(DECK.get("logistic-regression"), warned).mistake_ids() == []

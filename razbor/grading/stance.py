@@ -62,14 +62,28 @@ WINDOW_WORDS = 12
 WINDOW_STEP = 6
 UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
+# A warning word judges its whole sentence ("X is a myth", "ошибка — думать, что X")...
 WARNING = re.compile(
-    r"\b(?:wrong|incorrect|mistake|error|myth|misconception|avoid|"
-    r"нельзя|неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|"
-    r"миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|не забы\w*|remember to|"
-    r"(?:people|many|some|candidates) (?:often |usually |sometimes )?(?:say|think|assume|believe)|"
+    r"\b(?:wrong|incorrect|mistake|error|myth|misconception|"
+    r"неправильн\w*|неверн\w*|ошибк\w*|ошибочн\w*|заблуждени\w*|"
+    r"миф|trap|pitfall|ловушк\w*|leak\w*|утечк\w*|(?:that|it)(?:'s| is) not (?:true|so|the case)|"
+    r"это не так)\b", re.I)
+# ...and a warning verb or frame only what follows it ("avoid X", "people think X", "нельзя X"):
+# a clause before it ("LoRA always adds latency, because the branch cannot be removed") is
+# said in the speaker's own voice.
+WARNING_AHEAD = re.compile(
+    r"\b(?:avoid|нельзя|не забы\w*|remember to|"
+    r"(?:people|many|some|candidates) (?:often |usually |sometimes )?(?:say|think|assume|believe|"
+    r"treat|claim|confuse|mix up)|"
     r"(?:часто|многие|некоторые) (?:думают|считают|путают|говорят)|"
     r"(?:don'?t|do not|не надо|не нужно|не стоит|не следует) (?:думать|считать|think|assume|"
     r"believe))\b", re.I)
+# "Mean squared error", "ошибка первого рода": an error that is a quantity, not a verdict.
+ERROR_QUANTITY = re.compile(
+    r"\b(?:(?:mean )?squared|absolute|standard|type (?:i|ii|1|2)|reconstruction|relative|"
+    r"среднеквадратичн\w*|квадратичн\w*|"
+    r"абсолютн\w*|стандартн\w*|относительн\w*) (?:error|ошибк\w*)|"
+    r"\bошибк\w* (?:первого|второго|I|II|1|2)(?:-го)? рода", re.I)
 # Advice against doing something ("don't divide by the variance", "не нужно"): a warning
 # against a positive wrong claim, but the very words of a negative one ("no rescaling is
 # needed": "you don't need to rescale anything").
@@ -116,8 +130,8 @@ def units(text: str) -> list[Unit]:
                 clause, asserts=clause.asserts and sentence.asserts,
                 dismisses=clause.dismisses or (sentence.dismisses
                                                and text[clause_start - 1] != ":"),
-                warns=clause.warns or sentence.warns,
-                advises=clause.advises or sentence.advises)
+                warns=clause.warns or _warned(text, start, end, clause_end),
+                advises=clause.advises or bool(ADVICE.search(text, start, clause_end)))
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             pair = _unit(text, first[0], second[1])
@@ -171,9 +185,16 @@ def _unit(text: str, start: int, end: int) -> Unit:
         QUESTION_START.match(body))
     listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
     return Unit(body, start, end, asserts=not (question or listing),
-                dismisses=bool(DISMISSAL.search(body)), warns=bool(WARNING.search(body)),
+                dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end, end),
                 negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)),
                 advises=bool(ADVICE.search(body)))
+
+
+def _warned(text: str, start: int, end: int, until: int) -> bool:
+    """Whether a warning judges the stretch of text[start:end] that ends at `until`: a warning
+    word anywhere in it, or a warning verb before that end."""
+    body = ERROR_QUANTITY.sub(lambda found: " " * len(found.group()), text[start:end])
+    return bool(WARNING.search(body) or WARNING_AHEAD.search(body, 0, until - start))
 
 
 def _is_term_list(body: str) -> bool:
