@@ -1,7 +1,7 @@
 """razbor under load: many signed-in users practising at once on PostgreSQL, a process killed.
 
     python bench/load.py [--users 200] [--minutes 5] [--workers 4] [--kill] [--no-throughput]
-                         [--no-practice]
+                         [--no-practice] [--client wrk|httpx]
 
 Each part gets a throwaway database on the PostgreSQL server at RAZBOR_BENCH_PG (default
 127.0.0.1:5432) and starts `razbor serve --accounts --workers N` on a free loopback port:
@@ -10,27 +10,32 @@ Each part gets a throwaway database on the PostgreSQL server at RAZBOR_BENCH_PG 
   half through the pages (next card, answer form, analysis page, rating form) and half
   through the JSON API, with think times between steps. Prints p50/p99 per route, requests
   per second and every failed request; any failure here is a finding.
-- kill run (--kill): the same, with one app process SIGKILLed halfway (uvicorn starts
+- kill run (--kill): the same, with one app process SIGKILLed halfway (`razbor serve` starts
   another). Requests that die with the process are the kill run's errors; a rating that got
   no answer is sent again, as a user would press the button again.
 - after each run the database is audited: every attempt and rating acknowledged to a client is
   stored exactly once (attempts carry a unique tag in their text, so a duplicate would show),
   each card's reviews form one unbroken chain and its schedule equals the last review.
 - throughput: at --workers 1, 2 and the chosen count, razbor and a bare Starlette app (one
-  async route, a small HTML page) run side by side under the same uvicorn settings, and a
-  fixed number of connections in flight take the card page, /practice, the rating endpoint
-  and the bare page in turn, best of --repeats. Printed per app process, with the server CPU
-  time per request beside each rate: with two cores shared by client and server, the bare
-  app's rate is the client's, and the CPU ratio is the one a process's capacity follows.
+  async route, a small HTML page, bench/bare_server.py) run side by side, started the same
+  way, and a fixed number of connections in flight take the card page, /practice, the rating
+  endpoint and the bare page in turn, best of --repeats. The load client is wrk where it is
+  installed (C: a small share of a core, so a fast app's rate is the server's), else httpx
+  (--client), whose one Python process is itself the limit at a few hundred requests/s.
+  Printed per app process, with the server CPU time per request beside each rate, and the
+  growth of the total with the number of processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
+import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,7 +49,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from itertools import cycle
+from itertools import cycle, islice, zip_longest
 from pathlib import Path
 
 import httpx
@@ -62,6 +67,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 LOOPBACK = "127.0.0.1"
 PASSWORD = "load-test-password"
 SESSION_COOKIE = "razbor_session"
+WRK = shutil.which("wrk")
 # How the simulated users rate themselves: mostly "good", some cards come back soon.
 RATINGS = {"again": 0.1, "hard": 0.15, "good": 0.6, "easy": 0.15}
 RATING_VALUES = {"again": "1", "hard": "2", "good": "3", "easy": "4"}
@@ -84,9 +90,6 @@ ROUTES = ("POST /login", "GET /practice", "GET /cards/{id}", "POST /cards/{id}/a
           "GET /attempts/{id}", "POST /attempts/{id}/rating", "GET /api/next",
           "POST /api/cards/{id}/attempts", "GET /api/attempts/{id}/analysis",
           "POST /api/attempts/{id}/rating")
-BARE_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>bare</title></head>"
-             "<body><h1>Bare Starlette</h1><p>One route, one small page.</p></body></html>")
-
 
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
@@ -172,18 +175,6 @@ def add_unrated_attempts(url: str, names: list[str], per_user: int) -> list[list
 # -- servers -----------------------------------------------------------------------------------
 
 
-def bare_app():
-    """The baseline: Starlette with one async route returning a small HTML page."""
-    from starlette.applications import Starlette
-    from starlette.responses import HTMLResponse
-    from starlette.routing import Route
-
-    async def page(request):
-        return HTMLResponse(BARE_PAGE)
-
-    return Starlette(routes=[Route("/", page)])
-
-
 def descendants(pid: int) -> list[int]:
     """The process and every process under it, read from /proc."""
     found, pending = [], [pid]
@@ -238,7 +229,7 @@ class Server:
         raise RuntimeError("server did not start within 120 s")
 
     def app_processes(self) -> list[int]:
-        """The worker processes uvicorn started (its children, less multiprocessing's tracker)."""
+        """The app processes the server started (its children, less multiprocessing's tracker)."""
         found = []
         for pid in descendants(self.process.pid)[1:]:
             try:
@@ -275,9 +266,8 @@ def razbor_server(url: str, workers: int, folder: Path, deck: Path | None = None
 
 
 def bare_server(workers: int, folder: Path) -> Server:
-    return Server([sys.executable, "-m", "uvicorn", "load:bare_app", "--factory",
-                   "--app-dir", str(BENCH_DIR), "--workers", str(workers),
-                   "--log-level", "warning"], folder, "/")
+    return Server([sys.executable, str(BENCH_DIR / "bare_server.py"), "--workers", str(workers)],
+                  folder, "/")
 
 
 # -- the simulated users -----------------------------------------------------------------------
@@ -473,8 +463,8 @@ class SimulatedUser:
 @dataclass
 class ProcessLog:
     """What happened to the app processes during a run, read from /proc four times a second:
-    the one the bench killed, any other that went away (uvicorn also kills a worker that misses
-    its 5 s health check) and the replacements, and the CPU time of the whole server tree."""
+    the one the bench killed, any other that went away, and the replacements, and the CPU time
+    of the whole server tree."""
 
     killed: int | None = None
     killed_at: float | None = None
@@ -772,6 +762,8 @@ def rating_each(attempt_ids: list[list[int]]) -> Callable[[int], tuple | None]:
 
 
 THROUGHPUT_FIGURES = ("bare Starlette", "card page", "/practice", "rating")
+CLIENTS = {"httpx": "httpx (Python, asyncio; at a few hundred requests/s it fills a core)",
+           "wrk": "wrk (C, one thread: a fast app's rate is the server's)"}
 
 
 @dataclass
@@ -802,9 +794,9 @@ class Throughput:
 
 
 def measure_throughput(url: str, names: list[str], worker_counts: list[int], connections: int,
-                       seconds: float, repeats: int = 3) -> list[Throughput]:
-    """Per worker count, razbor and the bare app side by side, figures taken in turn; `names`
-    are at least 2 x `connections` accounts."""
+                       seconds: float, repeats: int = 3, client: str = "httpx") -> list[Throughput]:
+    """Per worker count, razbor and the bare app side by side, figures taken in turn, with
+    httpx or wrk as the load client; `names` are at least 2 x `connections` accounts."""
     # Pages and ratings each on their own accounts: rated cards leave the queue, and a user
     # with none left gets the "all done" page from /practice instead of its redirect.
     page_names, rating_names = names[:connections], names[connections:2 * connections]
@@ -821,19 +813,27 @@ def measure_throughput(url: str, names: list[str], worker_counts: list[int], con
                     _wait_for_processes(razbor, workers)
                     _wait_for_processes(bare, workers)
                 # Once the server has stored the deck; more ratings than a connection can send.
-                ratings = ratings or rating_each(add_unrated_attempts(
-                    url, rating_names, per_user=int(RATINGS_PER_CONNECTION_SECOND * (
-                        seconds + 2) * repeats * len(worker_counts))))
-                loads = {"bare Starlette": (bare, [], cycling(["/"], (200,))),
-                         "card page": (razbor, tokens, cycling([f"/cards/{card}" for card in deck],
-                                                               (200,))),
-                         "/practice": (razbor, tokens, cycling(["/practice"], (303,))),
-                         "rating": (razbor, rating_tokens, ratings)}
+                if ratings is None:
+                    rating_ids = add_unrated_attempts(
+                        url, rating_names, per_user=int(RATINGS_PER_CONNECTION_SECOND * (
+                            seconds + 2) * repeats * len(worker_counts)))
+                    ratings = (wrk_ratings(rating_tokens, rating_ids) if client == "wrk"
+                               else rating_each(rating_ids))
                 result = Throughput(workers)
+                if client == "wrk":
+                    loads = wrk_loads(bare, razbor, tokens, deck, ratings, connections)
+                    take = partial(wrk_rate, folder=Path(folder))
+                else:
+                    loads = {"bare Starlette": (bare, [], cycling(["/"], (200,))),
+                             "card page": (razbor, tokens, cycling(
+                                 [f"/cards/{card}" for card in deck], (200,))),
+                             "/practice": (razbor, tokens, cycling(["/practice"], (303,))),
+                             "rating": (razbor, rating_tokens, ratings)}
+                    take = closed_loop_rate
                 for _ in range(repeats):
                     for figure, (server, cookies, requests) in loads.items():
-                        result.rates[figure].append(asyncio.run(
-                            closed_loop(server, cookies, requests, connections, seconds)))
+                        result.rates[figure].append(
+                            take(server, cookies, requests, connections, seconds))
             finally:
                 razbor.stop()
                 if bare:
@@ -841,6 +841,118 @@ def measure_throughput(url: str, names: list[str], worker_counts: list[int], con
             result.tracebacks = razbor.tracebacks()
         results.append(result)
     return results
+
+
+def closed_loop_rate(server: Server, tokens: list[str], next_request: Callable[[int], tuple | None],
+                     connections: int, seconds: float) -> Rate:
+    return asyncio.run(closed_loop(server, tokens, next_request, connections, seconds))
+
+
+# -- throughput with wrk ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request as wrk sends it, with its user's session."""
+
+    method: str
+    path: str
+    token: str | None = None
+    body: str | None = None
+
+
+def wrk_loads(bare: Server, razbor: Server, tokens: list[str], deck: list[str],
+              ratings: Iterator[Sent], connections: int) -> dict[str, tuple]:
+    """Each figure's server, the status its requests must get (checked once with httpx before
+    the figure: wrk counts any 2xx or 3xx as success) and, for a run of so many seconds, the
+    requests wrk cycles through."""
+    pages = [Sent("GET", f"/cards/{card}", tokens[number % len(tokens)])
+             for number, card in enumerate(deck)]
+    practice = [Sent("GET", "/practice", token) for token in tokens]
+    budget = RATINGS_PER_CONNECTION_SECOND * connections
+    return {"bare Starlette": (bare, 200, lambda seconds: [Sent("GET", "/")]),
+            "card page": (razbor, 200, lambda seconds: pages),
+            "/practice": (razbor, 303, lambda seconds: practice),
+            "rating": (razbor, 201, lambda seconds: list(islice(ratings, int(budget * seconds))))}
+
+
+def wrk_ratings(tokens: list[str], attempt_ids: list[list[int]]) -> Iterator[Sent]:
+    """Every attempt rated once, "good", by its own user, the users taken in turn."""
+    body = json.dumps({"rating": "good"})
+    return (Sent("POST", f"/api/attempts/{attempt}/rating", token, body)
+            for row in zip_longest(*attempt_ids)
+            for token, attempt in zip(tokens, row, strict=True) if attempt is not None)
+
+
+def wrk_rate(server: Server, status: int, requests: Callable[[float], list[Sent]],
+             connections: int, seconds: float, folder: Path, warmup: float = 2.0) -> Rate:
+    """Like closed_loop, with wrk as the client: C, one thread, a small share of a core, so
+    that a fast app's rate is the server's and not the client's. The first request's status
+    is checked first, and the count starts after a warm-up run."""
+    warming = requests(warmup)
+    first = warming[0]
+    answer = httpx.request(first.method, server.url + first.path, content=first.body,
+                           cookies={SESSION_COOKIE: first.token} if first.token else None,
+                           headers={"Content-Type": "application/json"})
+    if answer.status_code != status:
+        raise RuntimeError(f"{first.method} {first.path} answered {answer.status_code}, "
+                           f"not {status}: the figure would count the wrong page")
+    _wrk(server, warming, connections, warmup, folder)
+    cpu, client = server.cpu_seconds(), _children_cpu_seconds()
+    output = _wrk(server, requests(seconds), connections, seconds, folder)
+    return _wrk_result(output, server.cpu_seconds() - cpu, _children_cpu_seconds() - client)
+
+
+def _wrk(server: Server, requests: list[Sent], connections: int, seconds: float,
+         folder: Path) -> str:
+    script = folder / "requests.lua"
+    script.write_text(_lua_script(requests))
+    run = subprocess.run([WRK, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+                          "-s", str(script), server.url], capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"wrk failed ({run.returncode}): {run.stdout}{run.stderr}")
+    return run.stdout
+
+
+def _lua_script(requests: list[Sent]) -> str:
+    """wrk's request hook sending these requests in turn, each with its own session cookie."""
+    def literal(value: str | None) -> str:
+        return "nil" if value is None else json.dumps(value)
+
+    rows = ",\n".join(
+        f"  {{{literal(sent.method)}, {literal(sent.path)}, "
+        f"{literal(f'{SESSION_COOKIE}={sent.token}' if sent.token else None)}, "
+        f"{literal(sent.body)}}}" for sent in requests)
+    return (f"local requests = {{\n{rows}\n}}\nlocal position = 0\n"
+            "request = function()\n"
+            "  position = position % #requests + 1\n"
+            "  local sent = requests[position]\n"
+            '  local headers = {["Content-Type"] = "application/json"}\n'
+            '  if sent[3] then headers["Cookie"] = sent[3] end\n'
+            "  return wrk.format(sent[1], sent[2], headers, sent[4])\n"
+            "end\n")
+
+
+def _wrk_result(output: str, server_cpu: float, client_cpu: float) -> Rate:
+    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b", output)
+    if total is None:
+        raise RuntimeError(f"wrk printed no totals:\n{output}")
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[total.group(3)]
+    failures = Counter()
+    if refused := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        failures["HTTP 4xx/5xx"] = int(refused.group(1))
+    if errors := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                           r"timeout (\d+)", output):
+        for kind, count in zip(("connect", "read", "write", "timeout"), errors.groups(),
+                               strict=True):
+            failures[f"socket {kind} error"] = int(count)
+    return Rate(int(total.group(1)) - failures["HTTP 4xx/5xx"], +failures,
+                float(total.group(2)) * scale, server_cpu, client_cpu)
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- reports -------------------------------------------------------------------------------------
@@ -873,8 +985,8 @@ def print_practice(run: PracticeRun, title: str) -> None:
                     if log.replaced_after is not None else "no replacement seen")
         print(f"  killed app process {log.killed} at {log.killed_at:.0f} s; {replaced}")
     for moment, pid in log.unexpected_exits:
-        print(f"  app process {pid} went away at {moment:.0f} s without being killed by the bench "
-              "(uvicorn kills a worker that misses its 5 s health check)")
+        print(f"  app process {pid} went away at {moment:.0f} s without being killed by the "
+              "bench")
     for (route, what), count in Counter((f.route, f.what) for f in recorder.failures).items():
         moments = [f.at for f in recorder.failures if (f.route, f.what) == (route, what)]
         print(f"  failed: {count} x {route}: {what} (at {min(moments):.1f}-{max(moments):.1f} s)")
@@ -903,9 +1015,9 @@ def print_audit(result: Audit, ledger: Ledger) -> None:
 
 
 def print_throughput(results: list[Throughput], connections: int, seconds: float,
-                     repeats: int) -> None:
+                     repeats: int, client: str = "httpx") -> None:
     print(f"\nthroughput: {connections} connections in flight, best of {repeats} x {seconds:g} s "
-          "per figure, taken in turn")
+          f"per figure, taken in turn; load client {CLIENTS[client]}")
     print("  requests/s per app process (server CPU ms per request)")
     print(f"  {'workers':>7}" + "".join(f"{figure:>20}" for figure in THROUGHPUT_FIGURES))
     for result in results:
@@ -954,12 +1066,13 @@ def practice_part(users: int, seconds: float, workers: int, kill: bool, think: f
                                                     or run.processes.unexpected_exits))
 
 
-def throughput_part(workers: int, connections: int, seconds: float, repeats: int) -> None:
+def throughput_part(workers: int, connections: int, seconds: float, repeats: int,
+                    client: str) -> None:
     counts = sorted({1, 2, workers}) if workers > 1 else [1]
     with throwaway_database() as url:
         names = add_accounts(url, 2 * connections)
-        results = measure_throughput(url, names, counts, connections, seconds, repeats)
-    print_throughput(results, connections, seconds, repeats)
+        results = measure_throughput(url, names, counts, connections, seconds, repeats, client)
+    print_throughput(results, connections, seconds, repeats, client)
 
 
 def main() -> None:
@@ -983,7 +1096,13 @@ def main() -> None:
                         help="seconds per throughput figure (default 10)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="times each throughput figure is taken, the best kept (default 3)")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="wrk" if WRK else "httpx",
+                        help="load client of the throughput figures (default wrk where "
+                             "installed, else httpx)")
     args = parser.parse_args()
+    if args.client == "wrk" and not WRK:
+        parser.error("--client wrk: wrk is not installed (apt-get install wrk), or pass "
+                     "--client httpx")
     if args.kill and args.workers < 2:
         parser.error("--kill needs --workers 2 or more: with one process there is none to spare")
     seconds = args.minutes * 60
@@ -993,7 +1112,8 @@ def main() -> None:
         passed &= practice_part(args.users, seconds, args.workers, True, args.think,
                                 args.in_flight)
     if not args.no_throughput:
-        throughput_part(args.workers, args.connections, args.throughput_seconds, args.repeats)
+        throughput_part(args.workers, args.connections, args.throughput_seconds, args.repeats,
+                        args.client)
     if not passed:
         print("\nFAILED: see the failures and problems above")
         sys.exit(1)

@@ -168,6 +168,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from razbor.web.factory import BIND_HOST_VARIABLE, build_app
+    from razbor.web.processes import serve_processes
 
     _check_address(host, port)
     trainer = _open(settings)
@@ -187,8 +188,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     trainer.store.close()
     settings.export_to_environment(os.environ)
     os.environ[BIND_HOST_VARIABLE] = host
-    uvicorn.run("razbor.web.factory:app_from_environment", factory=True, host=host, port=port,
-                workers=settings.workers, log_level="warning")
+    sys.exit(serve_processes("razbor.web.factory:app_from_environment", host, port,
+                             settings.workers, log_level="warning"))
 
 
 @main.command()

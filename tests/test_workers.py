@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 
 
 def app_processes(parent: int) -> list[int]:
-    """The worker processes uvicorn started (its children, less multiprocessing's tracker)."""
+    """The app processes `razbor serve` started (its children, less multiprocessing's tracker)."""
     children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     return [int(pid) for pid in children
             if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
@@ -32,6 +32,16 @@ def wait_for_processes(parent: int, count: int, other_than: set[int] = frozenset
             return found
         time.sleep(0.2)
     raise AssertionError(f"fewer than {count} app processes after 60 s")
+
+
+def wait_until_gone(parent: int, pid: int) -> None:
+    """Until the killed process has exited. Each process accepts on a socket of its own, so a
+    connection the kernel queued on a dying one is reset with it: a user's request that was
+    in flight, not one sent after the process is gone."""
+    deadline = time.monotonic() + 60
+    while pid in app_processes(parent):
+        assert time.monotonic() < deadline, f"app process {pid} still there after 60 s"
+        time.sleep(0.05)
 
 
 def practise(client: httpx.Client, base: str, rounds: int) -> list[int]:
@@ -70,7 +80,7 @@ def test_two_app_processes_serve_one_database_and_a_killed_one_is_replaced(
         with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=30) as client:
             made = practise(client, server.url, 8)
             os.kill(first[0], signal.SIGKILL)
-            wait_for_processes(server.process.pid, 1, other_than={first[0]})
+            wait_until_gone(server.process.pid, first[0])
             made += practise(client, server.url, 8)
             replacement = wait_for_processes(server.process.pid, 2, other_than={first[0]})
             assert len(replacement) == 2

@@ -1,9 +1,9 @@
 """The web app built from settings, and from RAZBOR_ variables for servers that import it.
 
-`razbor serve --workers N` and a deployment's own server command (for example
-`uvicorn --factory razbor.web.factory:app_from_environment --workers 4`) start processes that
-import the app by name; each builds it here from the same variables, so they are identical and
-hold no state of their own: the database has it all.
+`razbor serve --workers N` and a deployment's own server command (for example one
+`uvicorn --factory razbor.web.factory:app_from_environment --port P` per port behind a proxy)
+start processes that import the app by name; each builds it here from the same variables, so
+they are identical and hold no state of their own: the database has it all.
 """
 
 from __future__ import annotations
