@@ -40,6 +40,8 @@ ANNOUNCEMENT = re.compile(
 # predictive ones"): an attempt states it by dismissing that thing.
 NEEDLESS = re.compile(r"\b(?:needs? no|need not|needn'?t|no need|not needed|unnecessary|"
                       r"(?:does|do)(?:n'?t| not) (?:need|require|matter))\b", re.I)
+NEEDED = re.compile(r"\b(?:needs?|needed|requires?|required|нужн\w*|необходим\w*|"
+                    r"требу\w*)\b", re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
 # Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
@@ -60,6 +62,8 @@ PAIR_WORDS = 30
 RUN_ON_WORDS = 30
 WINDOW_WORDS = 12
 WINDOW_STEP = 6
+# A short heading before a colon ("LoRA:", "Ключевое:"), which a list of terms may follow.
+HEADING = re.compile(r"^\s*(?:[^\W\d_][\w-]*\s?){1,3}:\s")
 UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
 CLAUSE_BREAK = re.compile(r"[;:,]|\s[—–]\s|\s(?:and|but|whereas|while|и|а|но)\s", re.I)
 # A warning word judges its whole sentence ("X is a myth", "ошибка — думать, что X")...
@@ -104,6 +108,7 @@ class Unit:
     negated: bool = False
     advises: bool = False
     exclusive: bool = False
+    needs: bool = False  # says, in its sentence, that something is needed
     negated_stems: frozenset[str] = frozenset()
 
 
@@ -131,7 +136,8 @@ def units(text: str) -> list[Unit]:
                 dismisses=clause.dismisses or (sentence.dismisses
                                                and text[clause_start - 1] != ":"),
                 warns=clause.warns or _warned(text, start, end, clause_end),
-                advises=clause.advises or bool(ADVICE.search(text, start, clause_end)))
+                advises=clause.advises or bool(ADVICE.search(text, start, clause_end)),
+                needs=clause.needs or sentence.needs)
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             pair = _unit(text, first[0], second[1])
@@ -184,10 +190,11 @@ def _unit(text: str, start: int, end: int) -> Unit:
     question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
         QUESTION_START.match(body))
     listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
+    needs = bool(NEEDED.search(body)) and not NEGATIVE.search(body)
     return Unit(body, start, end, asserts=not (question or listing),
                 dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end, end),
                 negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)),
-                advises=bool(ADVICE.search(body)))
+                advises=bool(ADVICE.search(body)), needs=needs)
 
 
 def _warned(text: str, start: int, end: int, until: int) -> bool:
@@ -198,11 +205,13 @@ def _warned(text: str, start: int, end: int, until: int) -> bool:
 
 
 def _is_term_list(body: str) -> bool:
-    """Bare terms separated by commas or slashes ("gamma, beta, running stats") state nothing.
+    """Bare terms separated by commas or slashes ("gamma, beta, running stats"), under a
+    heading or not ("LoRA: rank, alpha, merge"), state nothing.
     A formula or a calculation ("lift = P(A, B) / (P(A)·P(B))", "0,009 / 0,0585 ≈ 0,15")
     states a relation, and a decimal comma separates no terms."""
     if FORMULA.search(body):
         return False
+    body = HEADING.sub("", body, count=1)
     items = [item.strip() for item in re.split(r"(?<!\d),|,(?!\d)|/|\s\+\s", body)
              if item.strip()]
     return len(items) >= 3 and sum(len(item.split()) <= 2 for item in items) >= 0.75 * len(items)
@@ -227,9 +236,10 @@ def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = F
 def states(unit: Unit, stems: frozenset[str], needless: bool = False) -> bool:
     """Whether the unit can state the statement with these stems: it asserts, and does not
     negate the statement's own words. A needless statement (NEEDLESS) is stated by a unit
-    that dismisses its object ("бегущие статистики ей не нужны"), its negation agreeing."""
+    that dismisses its object ("бегущие статистики ей не нужны"), its negation agreeing, and
+    not by one that says the thing is needed ("на inference нужны running statistics")."""
     if needless:
-        return unit.asserts
+        return unit.asserts and not unit.needs
     return claims(unit) and not _denies(unit, stems)
 
 
