@@ -2,7 +2,10 @@
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,7 +52,10 @@ def established_connections(pid: int, port: int) -> int:
     matched against the kernel's table of established TCP connections."""
     inodes = set()
     for descriptor in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(descriptor)
+        try:
+            target = os.readlink(descriptor)
+        except FileNotFoundError:
+            continue
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     count = 0
@@ -84,3 +90,62 @@ def test_keep_alive_connections_spread_over_the_app_processes(sqlite_url, seed_d
         for connection in connections:
             connection.close()
         server.stop()
+
+
+HANGING_APP = '''
+import os
+
+
+async def page(scope, receive, send):
+    if scope["type"] == "http":
+        body = str(os.getpid()).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def app():
+    return page
+'''
+
+
+def answering_process(port: int) -> int | None:
+    """The process id the tiny app answers with on a new connection, None while it starts."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            answer = b"".join(iter(lambda: connection.recv(4096), b""))
+    except ConnectionRefusedError:
+        return None
+    return int(answer.rsplit(b"\r\n\r\n", 1)[1]) if answer.startswith(b"HTTP/1.1 200") else None
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_an_app_process_that_stops_answering_is_replaced(tmp_path):
+    """A process frozen with SIGSTOP, once it has answered, stands for one stuck in a call
+    that never returns: its event loop stops beating, and the parent kills it and starts
+    another."""
+    from .test_workers import app_processes, wait_for_processes, wait_until_gone
+
+    (tmp_path / "tiny_app.py").write_text(HANGING_APP)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    parent = subprocess.Popen([sys.executable, "-c", (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
+        "from razbor.web.processes import serve_processes; "
+        f"sys.exit(serve_processes('tiny_app:app', '127.0.0.1', {port}, 2, hang_seconds=2, "
+        "startup_seconds=30, log_level='warning'))")], stderr=subprocess.PIPE)
+    try:
+        frozen, _ = wait_for_processes(parent.pid, 2)
+        assert any(answering_process(port) == frozen for _ in range(1000)), "never answered"
+        os.kill(frozen, signal.SIGSTOP)
+        wait_until_gone(frozen)
+        assert len(wait_for_processes(parent.pid, 2, other_than={frozen})) == 2
+        assert answering_process(port) != frozen
+    finally:
+        parent.terminate()
+        _, complaints = parent.communicate(timeout=60)
+        for pid in app_processes(parent.pid) if parent.poll() is None else ():
+            os.kill(pid, signal.SIGKILL)
+    assert f"app process {frozen} has not answered for 2 s" in complaints.decode()
