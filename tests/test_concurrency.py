@@ -30,6 +30,7 @@ CLIENTS = 50
 ROUNDS = 6
 CARDS_PER_ROUND = 4
 RATINGS = ("again", "hard", "good", "easy")
+IDLE_CONNECTION_SECONDS = 2.0
 
 
 @dataclass
@@ -70,8 +71,14 @@ def rate_at_once(client: httpx.Client, attempt_id: int, ratings: list[str]) -> l
 
 
 def practise(number: int, server_url: str, card_ids: list[str], outcome: Outcome) -> None:
-    """One client: each round an attempt at a card the round shares, then its rating."""
-    with httpx.Client(base_url=server_url, timeout=60) as client:
+    """One client: each round an attempt at a card the round shares, then its rating.
+
+    The client drops a connection idle for 2 s, before the server's 5 s keep-alive timeout:
+    two ratings at once open a second connection that may then idle for rounds, and a request
+    sent on it just as the server closes it is reset (HTTP/1.1's race; a browser sends again),
+    which a loaded machine made happen."""
+    with httpx.Client(base_url=server_url, timeout=60,
+                      limits=httpx.Limits(keepalive_expiry=IDLE_CONNECTION_SECONDS)) as client:
         for round_number in range(ROUNDS):
             card_id = card_ids[round_number * CARDS_PER_ROUND + number % CARDS_PER_ROUND]
             answer = client.post(f"/api/cards/{card_id}/attempts",
