@@ -515,3 +515,17 @@ def test_an_error_that_is_a_quantity_is_not_a_warning():
     assert grade(DECK.get("logistic-regression"), mse).mistake_ids() == ["lr.m.mse"]
     warned = "Нельзя обучать логистическую регрессию на среднеквадратичную ошибку."
     assert grade(DECK.get("logistic-regression"), warned).mistake_ids() == []
+
+
+def test_a_clause_of_a_negative_sentence_asserts_the_negative_mistake_it_belongs_to():
+    """"Loses nothing" said in the clause after the claim makes the claim negative, as the
+    mistake's statement is: the clause that names the claim asserts it."""
+    from dataclasses import replace
+
+    card = DECK.get("roc-auc")
+    rubric = card.rubric
+    worded = replace(card, rubric=replace(
+        rubric, key_points=tuple(replace(point, match=()) for point in rubric.key_points),
+        mistakes=tuple(replace(mistake, match=()) for mistake in rubric.mistakes)))
+    said = "Можно считать AUC прямо по predicted labels 0/1, число то же, ничего не теряем."
+    assert grade(worded, said).mistake_ids() == ["auc.m.labels_ok"]

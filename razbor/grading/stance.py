@@ -42,6 +42,8 @@ NEEDLESS = re.compile(r"\b(?:needs? no|need not|needn'?t|no need|not needed|unne
                       r"(?:does|do)(?:n'?t| not) (?:need|require|matter))\b", re.I)
 NEEDED = re.compile(r"\b(?:needs?|needed|requires?|required|нужн\w*|необходим\w*|"
                     r"требу\w*)\b", re.I)
+CONTRASTED = re.compile(r"\b(?:but|however|although|though|whereas|yet|но|однако|хотя|зато|"
+                        r"а)\b", re.I)
 SET_ASIDE = re.compile(r"\b(?:instead of|rather than|not|вместо|а не|но не)\b", re.I)
 NEGATOR = re.compile(r"\b(?:not|no|never|cannot|не|нет|ни)\b|n't\b", re.I)
 # Whether a stretch or a statement is negative as a whole ("loses nothing", "без параметров"):
@@ -109,6 +111,9 @@ class Unit:
     advises: bool = False
     exclusive: bool = False
     needs: bool = False  # says, in its sentence, that something is needed
+    # A clause of a negative sentence without a contrast ("можно считать AUC по меткам,
+    # ничего не теряем"): the negation is part of the claim the clause belongs to.
+    negative_sentence: bool = False
     negated_stems: frozenset[str] = frozenset()
 
 
@@ -137,7 +142,8 @@ def units(text: str) -> list[Unit]:
                                                and text[clause_start - 1] != ":"),
                 warns=clause.warns or _warned(text, start, end, clause_end),
                 advises=clause.advises or bool(ADVICE.search(text, start, clause_end)),
-                needs=clause.needs or sentence.needs)
+                needs=clause.needs or sentence.needs,
+                negative_sentence=sentence.negated and not CONTRASTED.search(sentence.text))
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             pair = _unit(text, first[0], second[1])
@@ -255,7 +261,7 @@ def asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
     negative or exclusive unit ("only voxel Dice") too."""
     if not unit.asserts or unit.warns or (not negated and (unit.advises or unit.negated)):
         return False
-    return hinted or not negated or unit.negated or unit.exclusive
+    return hinted or not negated or unit.negated or unit.exclusive or unit.negative_sentence
 
 
 def claims_unwarned(unit: Unit) -> bool:
