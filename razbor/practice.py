@@ -167,16 +167,15 @@ class Trainer:
 
         A forecast follows every card in scope through FSRS and takes seconds for thousands
         of cards, so it is made once per user and day and kept while nothing it depends on
-        changes: the target date and topics, and the user's newest review by time (each
-        rating makes one; history imported with older dates shows from the next rating or
-        day). Every process reads that key from the database, so a change made through one
-        is seen by all.
+        changes: the target date and topics, the user's newest review (each rating makes one)
+        and how many cards they have started (an import of older history adds some). Every
+        process reads that key from the database, so a change made through one is seen by all.
         """
         now = self._now(now)
         target = self.target_date(user_id, now)
         if target is None:
             return None
-        key = (now.date(), target, self.store.newest_review(user_id))
+        key = (now.date(), target, self.store.history_marker(user_id))
         kept = self._plans.get(user_id)
         if kept is not None and kept[0] == key:
             return kept[1]

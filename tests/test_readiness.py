@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from razbor.cli import main
+from razbor.decks.notes import PastReview
 from razbor.practice import InvalidInput, Trainer
 from razbor.readiness import (
     MIN_REVIEW_DAYS,
@@ -27,6 +28,7 @@ from razbor.storage.preferences import (
     save_target_date,
     target_date,
 )
+from razbor.storage.review_log import import_reviews
 from razbor.web.app import create_app
 
 from .conftest import NOW, seed_deck
@@ -209,6 +211,25 @@ def test_the_plan_is_kept_until_a_rating_a_new_date_or_a_new_day(trainer, clock)
     kept = trainer.readiness(user)
     clock.now += timedelta(days=1)
     assert trainer.readiness(user) is not kept and trainer.readiness(user).days_left == 9
+
+
+def test_history_imported_with_older_dates_reaches_the_kept_plan(trainer, clock):
+    """An import (`razbor import --history`, another process) adds reviews dated before the
+    user's newest one; the plan a process keeps must still see the cards it started."""
+    user = trainer.user()
+    trainer.set_target_date(user, in_days(20).isoformat(), ["metrics", "deep-learning"])
+    answer(trainer, user, "roc-auc")
+    kept = trainer.readiness(user)
+    assert [card.starts_on for card in kept.cards if card.card_id == "batchnorm"] == [TODAY]
+
+    def replay(before, rating, at):
+        return trainer.planner.review(before, Rating(rating), at)
+
+    older = [PastReview("batchnorm", 3, clock.now - timedelta(days=3), 12.0)]
+    assert import_reviews(trainer.store, "local", list(seed_deck()), older, replay,
+                          clock.now) == 1
+    replanned = trainer.readiness(user)
+    assert [card.starts_on for card in replanned.cards if card.card_id == "batchnorm"] == [None]
 
 
 @pytest.mark.parametrize(("day", "topics", "message"), [

@@ -20,6 +20,10 @@ from sqlalchemy.engine import Connection
 from razbor.storage.tables import cards, due_counts, schedules
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How many cards a user (bound: user_id) has started, not counting retired ones: a row per
+# topic and due day, where counting the schedules reads a row per card.
+STARTED = (sa.select(sa.func.coalesce(sa.func.sum(due_counts.c.n), 0))
+           .where(due_counts.c.user_id == sa.bindparam("user_id")).scalar_subquery())
 Counts = dict[str, tuple[int, int]]
 
 

@@ -159,9 +159,10 @@ RATING_STATE = (sa.select(*REVIEW_COLUMNS, *SCHEDULE_OF_CARD.selected_columns,
 # built and fingerprinted anew on each call); the SET clause is the parameters' column names.
 UPDATE_SCHEDULE = schedules.update().where(schedules.c.user_id == sa.bindparam("schedule_user"),
                                            schedules.c.card_id == sa.bindparam("schedule_card"))
-NEWEST_REVIEW = (sa.select(reviews.c.reviewed_at, reviews.c.id)
-                 .where(reviews.c.user_id == sa.bindparam("user_id"))
-                 .order_by(reviews.c.reviewed_at.desc(), reviews.c.id.desc()).limit(1))
+HISTORY_MARKER = (sa.select(reviews.c.reviewed_at, reviews.c.id,
+                            due_counts.STARTED.label("started"))
+                  .where(reviews.c.user_id == sa.bindparam("user_id"))
+                  .order_by(reviews.c.reviewed_at.desc(), reviews.c.id.desc()).limit(1))
 
 
 def _database_url(url: str, create: bool) -> URL:
@@ -673,12 +674,14 @@ class Store:
                 "limit": 1}).one()
         return NextCardState(**row._mapping)
 
-    def newest_review(self, user_id: int) -> tuple[datetime, int] | None:
-        """When the user's newest review was made and its id (None before any): a marker that
-        changes whenever a rating adds one. Read from the (user, time) index, not a scan."""
+    def history_marker(self, user_id: int) -> tuple[datetime, int, int] | None:
+        """When the user's newest review was made, its id and how many cards they have started
+        (None before any review): a marker that changes whenever a rating adds a review or an
+        import adds history, even history dated before the newest review (an import always
+        starts cards: it refuses cards with history). Read from indexes, not a scan."""
         with self.reading() as db:
-            row = db.execute(NEWEST_REVIEW, {"user_id": user_id}).first()
-        return (row.reviewed_at, row.id) if row else None
+            row = db.execute(HISTORY_MARKER, {"user_id": user_id}).first()
+        return (row.reviewed_at, row.id, row.started) if row else None
 
     def introduced_since(self, user_id: int, since: datetime) -> int:
         """How many new cards the user started since a moment (for the daily limit)."""
