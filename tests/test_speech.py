@@ -16,7 +16,11 @@ from fastapi.testclient import TestClient
 from razbor.cli import main
 from razbor.speech.delivery import delivery_report
 from razbor.speech.transcript import Transcript, Word
-from razbor.speech.whisper import WhisperTranscriber, speech_installed
+from razbor.speech.whisper import (
+    WhisperTranscriber,
+    merge_recovered,
+    speech_installed,
+)
 from razbor.transcription import TranscriptionService
 from razbor.web.app import create_app
 
@@ -117,6 +121,30 @@ def test_russian_with_english_terms_stays_gradable(tmp_path):
     assert "bn.inference" in [p["id"] for p in report["feedback"]["key_points"] if p["covered"]]
     assert report["feedback"]["mistakes"] and not any(
         m["asserted"] for m in report["feedback"]["mistakes"])
+
+
+def test_recovered_terms_replace_what_they_cover_without_the_joins_punctuation():
+    """The English pass hears the unheard stretches joined by silences, and punctuates those
+    silences: "beam, search," must not reach the grader as a comma list of keywords, and the
+    first pass's unsure "beam" under the recovered one must not stay beside it."""
+    first_pass = [Word("beam,", 0.0, 0.32, 0.0), Word("хранит", 1.08, 1.72, 0.85),
+                  Word("лучшие", 1.72, 2.18, 0.88), Word("префиксы", 2.18, 2.82, 0.75)]
+    recovered = [Word("beam,", 0.19, 0.37, 0.4), Word("search,", 0.57, 0.85, 0.38)]
+    merged = merge_recovered(first_pass, recovered)
+    assert " ".join(word.text for word in merged) == "beam search хранит лучшие префиксы"
+
+
+def test_a_recovered_word_keeps_its_comma_where_the_speaker_paused():
+    first_pass = [Word("идут", 0.7, 1.0, 0.8), Word("при", 4.9, 5.2, 0.5)]
+    recovered = [Word("beta,", 2.8, 3.3, 0.9), Word("inference,", 4.3, 4.9, 0.8)]
+    merged = merge_recovered(first_pass, recovered)
+    assert " ".join(word.text for word in merged) == "идут beta, inference при"
+
+
+def test_a_recovered_word_keeps_a_different_first_pass_word_it_barely_touches():
+    first_pass = [Word("считает", 0.0, 0.6, 0.9), Word("среднее", 0.6, 1.2, 0.3)]
+    merged = merge_recovered(first_pass, [Word("mean.", 1.1, 1.6, 0.7)])
+    assert [word.text for word in merged] == ["считает", "среднее", "mean."]
 
 
 def test_a_missing_festival_voice_skips_with_the_reason_but_fails_on_ci(tmp_path, monkeypatch):

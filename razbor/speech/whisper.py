@@ -249,10 +249,29 @@ class WhisperTranscriber:
                                           round(min(origin + end - start, word.end + shift),
                                                 2), word.probability))
                     break
-        if not recovered:
-            return words
-        kept = [word for word in words if not any(_covers(english, word) for english in recovered)]
-        return sorted(kept + recovered, key=lambda word: word.start + word.end)
+        return merge_recovered(words, recovered)
+
+
+def merge_recovered(words: list[Word], recovered: list[Word]) -> list[Word]:
+    """The first pass's words with the recovered English words in place of those they cover.
+
+    A recovered word keeps its punctuation only where the speaker paused after it: the decoder
+    heard the stretches joined by silences of our making, and marks those silences ("beam,
+    search," for "beam search"), and a term cut into a comma list reads as a list of keywords.
+    """
+    if not recovered:
+        return words
+    kept = [word for word in words if not any(_covers(english, word) for english in recovered)]
+    merged = sorted(kept + recovered, key=lambda word: word.start + word.end)
+    english = {id(word) for word in recovered}
+    result = []
+    for word, following in zip(merged, [*merged[1:], None], strict=True):
+        if id(word) in english and following and following.start - word.end < PAUSE_SECONDS:
+            word = Word(word.text.rstrip(RECOVERED_PUNCTUATION), word.start, word.end,
+                        word.probability)
+        if word.text:
+            result.append(word)
+    return result
 
 
 # Language of the terms inside answers: the field's vocabulary is English.
@@ -270,6 +289,9 @@ LOOPING_COMPRESSION = 2.4
 # This many of the prompt's words in a row in the text: the decoder read the prompt back.
 ECHO_WORDS = 4
 SHORTEST_WORD = 0.5
+RECOVERED_PUNCTUATION = ".,;:!?…"
+# A shorter silence after a word is no pause between phrases.
+PAUSE_SECONDS = 0.3
 PLAIN_WORD = re.compile(r"\w+")
 
 
@@ -305,10 +327,17 @@ def _spoken(word: Word, speech: list[tuple[float, float]]) -> bool:
 
 def _covers(english: Word, first: Word) -> bool:
     """Whether a recovered English word takes the place of a first-pass word: it overlaps most
-    of it, or any of it when the first pass stretched that word over speech it did not follow."""
+    of it, or any of it when the first pass stretched that word over speech it did not follow
+    or heard the same word there (else the answer says "greedy greedy decoding")."""
     overlap = min(english.end, first.end) - max(english.start, first.start)
     length = first.end - first.start
+    if overlap > 0 and _bare(first.text) == _bare(english.text):
+        return True
     return overlap > (0.0 if length > LONGEST_WORD_SECONDS else 0.5 * length)
+
+
+def _bare(text: str) -> str:
+    return text.strip(RECOVERED_PUNCTUATION + "-").casefold()
 
 
 def unheard_stretches(speech: list[tuple[float, float]], words: list[Word]
