@@ -391,6 +391,17 @@ def test_the_coverage_of_a_terse_answer_is_whether_it_is_named():
     assert grader.coverage(card, "Merge sort takes quadratic time.") == [0.0]
 
 
+def test_a_sentence_opening_with_a_pronoun_continues_the_claim_before_it():
+    # "Он" is SyncBatchNorm: the point's two halves stand in two sentences.
+    said = ("На нескольких видеокартах нужен SyncBatchNorm. Он делает all reduce для сумм, "
+            "сумм квадратов и количества элементов.")
+    assert "bn.sync" in covered("batchnorm", said)
+    assert "bn.sync" in [p.id for p in RuleGrader().grade(DECK.get("batchnorm"), said).key_points
+                         if p.covered]
+    asked = "На нескольких видеокартах нужен SyncBatchNorm? Он делает all reduce для сумм?"
+    assert "bn.sync" not in covered("batchnorm", asked)
+
+
 def test_one_clause_of_a_long_key_point_stated_alone_covers_it():
     # dec.task_fit names three tasks; an attempt that gives the chat setting in one short
     # sentence states its clause, and the point's other wording is not needed.

@@ -13,7 +13,7 @@ from razbor.cards import Card
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
 from razbor.grading.lexicon import Lexicon, default_lexicon
 from razbor.grading.patterns import Pattern, compile_pattern, match, required
-from razbor.grading.text import Sentence, phrase_stems, sentences, stems_match
+from razbor.grading.text import Sentence, continued, phrase_stems, sentences, stems_match
 
 WARNINGS = [phrase_stems(p) for p in (
     "wrong", "incorrect", "mistake", "error", "trap", "pitfall", "myth", "misconception",
@@ -34,6 +34,7 @@ class RuleGrader:
 
     def grade(self, card: Card, text: str) -> Feedback:
         found = sentences(text)
+        found += continued(text, found)
         rubric = card.gradable_rubric
         points = tuple(self._point(item.id, item.match, found) for item in rubric.key_points)
         mistakes = tuple(self._mistake(item.id, item.match, found) for item in rubric.mistakes)

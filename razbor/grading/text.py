@@ -7,8 +7,9 @@ English terms needs no language switch. Offsets point into the original text for
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 
 import snowballstemmer
 
@@ -30,6 +31,8 @@ STOPWORDS = {
     "его", "её", "ее", "их", "он", "она", "оно", "они", "мы", "вы", "я",
 }
 CONJUNCTIONS = {"and", "or", "и", "или"}
+# Words that open a sentence about the previous sentence's subject.
+REFERRING = {"it", "they", "this", "он", "она", "оно", "они", "это", "этот", "эта", "эти"}
 NEGATION_REACH = 6
 # "X is not needed", "X не влезет": at the end of a clause these words carry a negation back
 # over it; elsewhere ("не смотрит на текущий batch") the negation only reaches forward.
@@ -157,6 +160,23 @@ def sentences(text: str) -> list[Sentence]:
     if cursor < len(text):
         found.append(_sentence(text, cursor, len(text)))
     return [sentence for sentence in found if sentence.tokens]
+
+
+def continued(text: str, found: list[Sentence]) -> list[Sentence]:
+    """Each sentence that opens with a pronoun ("Он делает all reduce…", "It is the area…")
+    joined to the one before it, whose subject the pronoun stands for; the two stay separate
+    clauses."""
+    joined = []
+    for first, second in pairwise(found):
+        opening = TOKEN.search(text, second.start, second.end)
+        if opening is None or opening.group().lower() not in REFERRING:
+            continue
+        clauses = 1 + max(token.clause for token in first.tokens)
+        items = 1 + max(token.item for token in first.tokens)
+        joined.append(Sentence(first.tokens + tuple(
+            replace(token, clause=token.clause + clauses, item=token.item + items)
+            for token in second.tokens), first.start, second.end))
+    return joined
 
 
 def phrase_stems(phrase: str) -> tuple[str, ...]:
