@@ -129,13 +129,20 @@ this machine, v9 -> v11 (python bench/speech_cards.py --split held-out --configs
     product v11                 mixed  0.458  0.437  0.81   0.892
 
 Development cards, v9 -> v11: mixed WER 0.415 -> 0.403, agreement 0.912 -> 0.922 (ru 0.440 /
-0.902 and en 0.083 / 0.980 unchanged). Tried after it and not kept (v12, v13): decoding again
+0.902 and en 0.083 / 0.980 unchanged); with the grader's next change (a sentence opening with
+a pronoun continues the claim before it) mixed agreement 0.931, held-out unchanged.
+Tried after it and not kept (v12, v13): decoding again
 as English also the gaps of 0.4 s or more inside a stretch of speech ("делит [logits] перед
 [softmax]"), first where no confident word covers speech (the English pass looped on Russian
 words the first pass had heard unsurely: ru WER 0.440 -> 0.579, mixed 0.403 -> 0.731), then
 only where the first pass wrote no word at all, with a stretch given more than four words a
 second dropped as a loop: one clip of 36 changed ("logets", "softmax" found, "top" moved),
-mixed WER 0.403 -> 0.408, agreement 0.922 -> 0.912.
+mixed WER 0.403 -> 0.408, agreement 0.922 -> 0.912. Then (v14) every comma and full stop
+taken off where the speaker did not pause (0.3 s), not only the English pass's: development
+agreement ru 0.902 -> 0.912, en 0.980 -> 0.990, mixed 0.931 -> 0.951 (with the grader reading
+a sentence that opens with a pronoun as continuing the one before), but on the held-out cards
+ru 0.946 -> 0.957, en 0.989 -> 0.968, mixed 0.892 -> 0.892. Not kept: the held-out run did
+not confirm it, and without commas a negation reaches further than the speaker's clause.
 
 Tried and not kept (2026-11-29, v9, development cards, Russian and mixed clips): the cards'
 Russian `wordings` as the Russian prompt, one per key point, cut at 220 characters. The
