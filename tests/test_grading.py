@@ -402,6 +402,16 @@ def test_a_sentence_opening_with_a_pronoun_continues_the_claim_before_it():
     assert "bn.sync" not in covered("batchnorm", asked)
 
 
+def test_a_one_word_sentence_states_nothing_even_beside_another_sentence():
+    # A transcript of "Dropout на обучении зануляет каждый нейрон с вероятностью p": the decoder
+    # put a full stop after the first word. "Dropout." names the topic, like a heading; joined
+    # to the garbled sentence after it, it read as close to the inference point.
+    heard = "Dropout. На обучение, изануляет каждой нерансвероятностью."
+    assert "do.inference" not in covered("dropout", heard)
+    assert covered("dropout", "Dropout. На обучении каждый нейрон зануляется с вероятностью p.") == {
+        "do.train"}
+
+
 def test_one_clause_of_a_long_key_point_stated_alone_covers_it():
     # dec.task_fit names three tasks; an attempt that gives the chat setting in one short
     # sentence states its clause, and the point's other wording is not needed.

@@ -121,11 +121,11 @@ def units(text: str) -> list[Unit]:
     """Sentences, their clauses (or windows over a long run of speech without punctuation),
     and pairs of adjacent sentences, each marked for stance.
 
-    A pair asserts only where both its sentences do: a question or a list of terms next to a
-    claim does not become one. A clause inherits its sentence's stance: part of a question or
-    of a dismissal asserts nothing either, except that what follows a colon explains the
-    dismissal ("не стоит считать AUC по меткам: кривая выродится в точку") and asserts its
-    own content.
+    A pair asserts only where both its sentences do: a question, a list of terms or a single
+    word ("Dropout.", a topic named like a heading) next to a claim does not become one. A
+    clause inherits its sentence's stance: part of a question or of a dismissal asserts
+    nothing either, except that what follows a colon explains the dismissal ("не стоит
+    считать AUC по меткам: кривая выродится в точку") and asserts its own content.
     """
     negated = _negated_words(text)
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
@@ -195,7 +195,8 @@ def _unit(text: str, start: int, end: int) -> Unit:
     body = text[start:end]
     question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
         QUESTION_START.match(body))
-    listing = _is_term_list(body) or bool(ANNOUNCEMENT.search(body))
+    listing = (_is_term_list(body) or bool(ANNOUNCEMENT.search(body))
+               or len(body.split()) <= 1)
     needs = bool(NEEDED.search(body)) and not NEGATIVE.search(body)
     return Unit(body, start, end, asserts=not (question or listing),
                 dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end, end),
