@@ -1,6 +1,7 @@
 """The web trainer over HTTP through the ASGI app: pages, forms, the JSON API and refusals."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -73,11 +74,14 @@ def test_a_full_round_with_plain_forms(client):
     assert "gamma and beta" in history and "Хорошо" in history
 
 
-def test_answering_aloud_records_the_time_spent(client):
-    response = submit(client, aloud="1")
+def test_answering_aloud_records_the_time_spent_by_the_servers_clock(client, clock):
+    page = client.get("/cards/batchnorm")
+    started = re.search(r'name="started_at" value="([^"]+)"', page.text).group(1)
+    clock.now += timedelta(seconds=42)
+    response = client.post("/cards/batchnorm/attempts", data={"started_at": started, "aloud": "1"})
     attempt_id = int(response.headers["location"].rsplit("/", 1)[1])
     attempt = client.get(f"/api/attempts/{attempt_id}").json()
-    assert attempt["answered_aloud"] and attempt["text"] == "" and attempt["seconds"] >= 0
+    assert attempt["answered_aloud"] and attempt["text"] == "" and attempt["seconds"] == 42
 
 
 def test_an_empty_form_is_refused_with_the_form_shown_again(client):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Annotated
 
@@ -99,15 +99,16 @@ async def card_page(request: Request, card_id: str, topic: str | None = None):
     """Async: the question comes from the deck in memory, so no thread is needed."""
     trainer, _ = _trainer(request)
     card = trainer.card(card_id)
-    context = _practice_context(card, topic, "")
+    context = _practice_context(card, topic, "", trainer.clock())
     context["recording_on"] = (request.app.state.speech is not None
                                and request.cookies.get("razbor_record") != "off")
     return render(request, "practice.html", context)
 
 
-def _practice_context(card, topic: str | None, text: str, error: str = "") -> dict:
+def _practice_context(card, topic: str | None, text: str, now: datetime,
+                      error: str = "") -> dict:
     return {"card": card, "topic": topic or "", "text": text, "error": error,
-            "started_at": datetime.now(UTC).isoformat(),
+            "started_at": now.isoformat(),
             "speech_installed": _speech_installed()}
 
 
@@ -129,25 +130,26 @@ def submit_attempt(
     trainer, user_id = _trainer(request)
     card = trainer.card(card_id)
     try:
-        seconds = _seconds_since(started_at)
+        seconds = _seconds_since(started_at, trainer.clock())
         attempt = trainer.submit_attempt(user_id, card_id, text, bool(aloud), seconds,
                                          recording_id=recording_id)
     except InvalidInput as error:
-        context = _practice_context(card, topic, text, str(error))
+        context = _practice_context(card, topic, text, trainer.clock(), str(error))
         context["started_at"] = started_at or context["started_at"]
         return render(request, "practice.html", context, status_code=400)
     return RedirectResponse(_with_topic(f"/attempts/{attempt.id}", topic), status_code=303)
 
 
-def _seconds_since(started_at: str) -> float:
-    """Time spent, measured by the server from the moment it rendered the form."""
+def _seconds_since(started_at: str, now: datetime) -> float:
+    """Time spent, measured by the server's clock (the trainer's) from the moment it rendered
+    the form."""
     try:
         started = datetime.fromisoformat(started_at)
     except ValueError as error:
         raise InvalidInput("the form lost its start time; reload the card") from error
     if started.tzinfo is None:
         raise InvalidInput("the form's start time has no timezone; reload the card")
-    return max(0.0, (datetime.now(UTC) - started).total_seconds())
+    return max(0.0, (now - started).total_seconds())
 
 
 @router.get("/attempts/{attempt_id}")
