@@ -761,7 +761,7 @@ def lab_command(settings: Settings, name: str, seed: int) -> None:
 
 @main.group()
 def grader() -> None:
-    """Measure the attempt grader on labelled attempts."""
+    """Measure the attempt grader on labelled attempts, or see how it grades one."""
 
 
 @grader.command("eval")
@@ -795,6 +795,57 @@ def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | No
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
         print_report(report, Console(highlight=False))
+
+
+@grader.command("explain")
+@click.argument("card_id")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the feedback as one JSON object")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="Grader backend (default: the grader setting)")
+@settings_options(*DECK, *GRADING)
+def grader_explain(settings: Settings, card_id: str, text: str, as_json: bool,
+                   backend: str | None) -> None:
+    """Grade TEXT (or - for standard input) as an attempt at CARD_ID: each key point and
+    mistake with its verdict, confidence and the words that decided it, for writing a rubric.
+
+    Example: razbor grader explain batchnorm "на inference берутся running mean и var"
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    if backend:
+        try:
+            settings = settings.override("grader", backend, "--backend")
+        except SettingError as error:
+            raise BadArgument(str(error)) from error
+    card = _load_deck(settings).get(card_id)
+    if card is None:
+        raise BadArgument(f"no card with id {card_id!r} in the deck (fix: pass the id from a "
+                          "card file's front matter)")
+    if text == "-":
+        text = sys.stdin.read()
+    feedback = settings.make_grader().grade(card, text)
+    if as_json:
+        click.echo(json.dumps(feedback.to_dict(), ensure_ascii=False))
+        return
+    console = Console(highlight=False, soft_wrap=True)  # a line per item, for grep
+    rubric = card.gradable_rubric
+    for point, result in zip(rubric.key_points, feedback.key_points, strict=True):
+        _explain(console, text, point, result, "[green]✓[/green]" if result.covered else "○")
+    for mistake, result in zip(rubric.mistakes, feedback.mistakes, strict=True):
+        _explain(console, text, mistake, result, "[red]✗[/red]" if result.asserted else "○")
+    if feedback.notice:
+        console.print(f"[yellow]{escape(feedback.notice)}[/yellow]")
+
+
+def _explain(console, text: str, item, result, mark: str) -> None:
+    """One rubric item's line: mark, id, confidence, statement, the attempt's deciding words."""
+    from rich.markup import escape
+
+    quotes = " ".join(f"«{escape(text[start:end])}»" for start, end in result.evidence)
+    console.print(f"{mark} {item.id} {result.confidence:.2f} {escape(item.text)} "
+                  f"[dim]{quotes}[/dim]")
 
 
 @main.command()

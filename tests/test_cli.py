@@ -3,6 +3,7 @@
 A bad setting or argument is refused before any work, in one line with the fix, exit status 2.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -322,6 +323,33 @@ def test_grader_eval_checks_its_backend_and_its_file_format(tmp_path):
     assert refused("grader", "eval", str(labelled)) == (
         f"{labelled}:1: not JSON (Expecting value, column 1) (fix: pass a JSON Lines file of "
         "labelled attempts)")
+
+
+def test_grader_explain_shows_what_decided_each_verdict():
+    attempt = ("На inference берутся running mean и var, накопленные на обучении. "
+               "Нормируем, деля на дисперсию.")
+    result = CliRunner().invoke(main, ["grader", "explain", "batchnorm", attempt])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith("✓ bn.inference") and "«running mean" in result.output
+               for line in lines)
+    assert any(line.startswith("✗ bn.m.divide_var") for line in lines)
+    assert any(line.startswith("○ bn.sync 0.00") for line in lines)
+
+
+def test_grader_explain_reads_standard_input_and_prints_json():
+    result = CliRunner().invoke(main, ["grader", "explain", "batchnorm", "-", "--json"],
+                                input="SyncBatchNorm all-reduces sums and counts across GPUs.")
+    assert result.exit_code == 0, result.output
+    feedback = json.loads(result.output)
+    assert feedback["card_id"] == "batchnorm"
+    assert "bn.sync" in [point["id"] for point in feedback["key_points"] if point["covered"]]
+
+
+def test_grader_explain_refuses_an_unknown_card_in_one_line():
+    assert refused("grader", "explain", "no-such-card", "text") == (
+        "no card with id 'no-such-card' in the deck (fix: pass the id from a card file's front "
+        "matter)")
 
 
 def test_a_broken_deck_stops_the_server_before_it_starts(tmp_path):
