@@ -425,12 +425,23 @@ def _transcribe_answer(settings: Settings, file: Path, card: Card | None):
     return mend_terms(heard, vocabulary), heard.text
 
 
-def _card(settings: Settings, card_id: str) -> Card:
+def _card(settings: Settings, card_id: str, option: str = "--card") -> Card:
+    """The deck's card with this id; BadArgument naming the option (if any) when there is none."""
     card = _load_deck(settings).get(card_id)
     if card is None:
-        raise BadArgument(f"--card: no card with id {card_id!r} in the deck (fix: pass the id "
-                          "from a card file's front matter)")
+        raise BadArgument(f"{option + ': ' if option else ''}no card with id {card_id!r} in the "
+                          "deck (fix: pass the id from a card file's front matter)")
     return card
+
+
+def _with_backend(settings: Settings, backend: str | None) -> Settings:
+    """The settings with --backend as the grader, when given."""
+    if not backend:
+        return settings
+    try:
+        return settings.override("grader", backend, "--backend")
+    except SettingError as error:
+        raise BadArgument(str(error)) from error
 
 
 @main.command()
@@ -778,11 +789,7 @@ def grader_eval(settings: Settings, file: Path, as_json: bool, backend: str | No
     from razbor.eval_report import print_report
     from razbor.grading.evaluate import EvalError, NotLabelledFile, evaluate, load_labelled
 
-    if backend:
-        try:
-            settings = settings.override("grader", backend, "--backend")
-        except SettingError as error:
-            raise BadArgument(str(error)) from error
+    settings = _with_backend(settings, backend)
     deck = _load_deck(settings)
     try:
         labelled = load_labelled(file, deck)
@@ -814,15 +821,8 @@ def grader_explain(settings: Settings, card_id: str, text: str, as_json: bool,
     from rich.console import Console
     from rich.markup import escape
 
-    if backend:
-        try:
-            settings = settings.override("grader", backend, "--backend")
-        except SettingError as error:
-            raise BadArgument(str(error)) from error
-    card = _load_deck(settings).get(card_id)
-    if card is None:
-        raise BadArgument(f"no card with id {card_id!r} in the deck (fix: pass the id from a "
-                          "card file's front matter)")
+    settings = _with_backend(settings, backend)
+    card = _card(settings, card_id, option="")
     if text == "-":
         text = sys.stdin.read()
     feedback = settings.make_grader().grade(card, text)
