@@ -279,6 +279,26 @@ def test_a_question_a_dismissal_or_a_keyword_list_covers_nothing(text):
     assert grade(DECK.get("batchnorm"), text).covered_ids() == []
 
 
+@pytest.mark.parametrize("text", [
+    "I don't know whether at inference the layer uses the running mean and variance.",
+    "I'm not sure the running statistics collected during training are used at inference.",
+    "Не уверен, что на инференсе берут скользящие среднее и дисперсию, накопленные на обучении.",
+    "Не помню, берут ли на инференсе running mean и running variance из обучения.",
+])
+def test_a_claim_under_doubt_covers_nothing(text):
+    assert grade(without_hints("batchnorm"), text).covered_ids() == []
+    assert grade(DECK.get("batchnorm"), text).covered_ids() == []
+
+
+@pytest.mark.parametrize("text", [
+    "Не уверен в деталях, но на инференсе берут скользящие среднее и дисперсию из обучения.",
+    "I don't remember how SyncBN works; at inference the layer uses the running mean and "
+    "variance collected during training.",
+])
+def test_a_claim_after_doubt_is_lifted_is_the_speakers_own(text):
+    assert "bn.inference" in grade(DECK.get("batchnorm"), text).covered_ids()
+
+
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
     from dataclasses import replace
 

@@ -29,6 +29,24 @@ DISMISSAL = re.compile(
     r"(?:неверно|неправда|не правда|не факт|не так|неправильно|ошибочно|миф),? что|"
     r"нельзя сказать,? что|не (?:верно|правильно|соответствует действительности),? что)",
     re.I)
+# Doubt ("I don't know whether X", "не уверен, что X", "не помню, нужен ли X") frames what
+# follows it in its sentence as something the speaker does not claim, up to a contrast or a
+# strong break ("не уверен, но думаю, что X"; "…, не помню; кажется, X"): it asserts nothing,
+# like a question.
+DOUBT = re.compile(
+    r"\b(?:(?:don'?t|do not|didn'?t|did not|can'?t|cannot) (?:really |quite |exactly )?"
+    r"(?:know|remember|recall|tell)(?: exactly| for sure)?,? (?:whether|if|how|why|what|which|"
+    r"when|where)|not (?:quite |really |entirely |totally )?sure|no idea|unsure|"
+    r"(?:wonder|unclear|forg[eo]t) (?:whether|if)|"
+    r"не (?:очень |совсем |до конца |вполне )?уверен\w*|понятия не имею|без понятия|"
+    r"затрудняюсь|"
+    r"не (?:знаю|помню|понимаю|припомню)(?: точно)?,? (?:[^\W\d_]+ )?(?:ли|как|почему|зачем|"
+    r"что|чем|как\w+|где|когда|сколько|в как\w+))\b", re.I)
+DOUBT_LIFTED = re.compile(r"[;]|\s[—–]\s|\b(?:but|however|although|though|yet|но|однако|хотя|"
+                          r"зато)\b", re.I)
+# What a stretch before a doubt frame ends with and does not claim ("X, но" before "не уверен").
+DOUBT_TAIL = re.compile(r"[\s,;:—–-]*(?:\b(?:but|though|although|yet|но|хотя|однако)\b)?[\s,;:—–-]*$",
+                        re.I)
 # Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
 # states nothing about it, like a bare list of terms.
 ANNOUNCEMENT = re.compile(
@@ -131,13 +149,15 @@ def units(text: str) -> list[Unit]:
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
     marked: dict[tuple[int, int], Unit] = {}
     for start, end in found:
+        doubts = list(DOUBT.finditer(text, start, end))
         sentence = _unit(text, start, end)
-        marked[(start, end)] = sentence
-        clauses = _clauses(text, start, end)
+        marked[(start, end)] = replace(sentence, asserts=sentence.asserts and not doubts)
+        clauses = _clauses(text, start, end) + _outside_doubt(text, doubts, start, end)
         for clause_start, clause_end in clauses + _windows(text, start, end):
             clause = _unit(text, clause_start, clause_end)
             marked[(clause_start, clause_end)] = replace(
-                clause, asserts=clause.asserts and sentence.asserts,
+                clause, asserts=(clause.asserts and sentence.asserts
+                                 and not _doubted(text, doubts, clause_start, clause_end)),
                 dismisses=clause.dismisses or (sentence.dismisses
                                                and text[clause_start - 1] != ":"),
                 warns=clause.warns or _warned(text, start, end, clause_end),
@@ -152,6 +172,30 @@ def units(text: str) -> list[Unit]:
     return [replace(unit, negated_stems=frozenset(stem for at, stem in negated
                                                   if unit.start <= at < unit.end))
             for unit in (marked[key] for key in sorted(marked))]
+
+
+def _outside_doubt(text: str, doubts: list[re.Match], start: int,
+                   end: int) -> list[tuple[int, int]]:
+    """The stretches of a sentence before its first doubt frame and after the contrast that
+    lifts the last one ("не уверен в деталях, но <claim>"): a claim around a doubt, whole
+    however many commas it has."""
+    if not doubts:
+        return []
+    stretches = [(start, doubts[0].start())]
+    lifted = DOUBT_LIFTED.search(text, doubts[-1].end(), end)
+    if lifted:
+        stretches.append((lifted.end(), end))
+    trimmed = [(first + len(text[first:last]) - len(text[first:last].lstrip()),
+                first + len(DOUBT_TAIL.sub("", text[first:last]))) for first, last in stretches]
+    return [(first, last) for first, last in trimmed if len(text[first:last].split()) >= 3]
+
+
+def _doubted(text: str, doubts: list[re.Match], start: int, end: int) -> bool:
+    """Whether a stretch of a sentence lies under one of its doubt frames: the frame is inside
+    it, or before it with no contrast or strong break between them."""
+    return any(doubt.start() < end and (doubt.start() >= start or
+                                        not DOUBT_LIFTED.search(text, doubt.end(), start))
+               for doubt in doubts)
 
 
 def _negated_words(text: str) -> list[tuple[int, str]]:
