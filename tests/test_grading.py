@@ -15,6 +15,7 @@ from razbor.decks import load_deck
 from razbor.grading import Feedback, grade
 from razbor.grading.backends import GraderSettings, make_grader
 from razbor.grading.evaluate import evaluate, load_labelled
+from razbor.grading.gloss import spell
 from razbor.grading.rules import RuleGrader
 from razbor.grading.semantic import SemanticGrader
 
@@ -297,6 +298,22 @@ def test_a_claim_under_doubt_covers_nothing(text):
 ])
 def test_a_claim_after_doubt_is_lifted_is_the_speakers_own(text):
     assert "bn.inference" in grade(DECK.get("batchnorm"), text).covered_ids()
+
+
+@pytest.mark.parametrize("text", [
+    "(x − μ)/√(σ²+ε)",
+    "Делим на корень: (x − μ)/√(σ² + ε).",
+    "x_hat = (x - mu) / sqrt(sigma^2 + eps)",
+])
+def test_a_formula_in_notation_states_the_normalisation(text):
+    assert "bn.normalize" in covered("batchnorm", text)
+
+
+def test_notation_is_spelled_out_for_the_encoder():
+    assert spell("(x − μ)/√(σ² + ε)") == (
+        "(x minus mu ) divided by square root of ( variance plus epsilon )")
+    assert spell("P(fraud | flag) ≈ 0.15") == "probability of fraud given flag approximately 0.15"
+    assert spell("mean/var по каждому каналу") == "mean/var по каждому каналу"
 
 
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():

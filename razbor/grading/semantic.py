@@ -25,7 +25,7 @@ import numpy as np
 
 from razbor.cards import Card, KeyPoint, Mistake
 from razbor.grading.feedback import Feedback, MistakeResult, PointResult, suggest_rating
-from razbor.grading.gloss import gloss
+from razbor.grading.gloss import gloss, spell
 from razbor.grading.rules import RuleGrader
 from razbor.grading.stance import (
     CLAUSE_BREAK,
@@ -164,7 +164,7 @@ class SemanticGrader:
         Only short units are glossed: a term's English name matters most where it is most of
         the unit, and encoding costs grow with length."""
         texts = [unit.text for unit in parts]
-        glossed = [gloss(text) if glossing and len(text.split()) <= GLOSSED_WORDS else text
+        glossed = [gloss(spell(text)) if glossing and len(text.split()) <= GLOSSED_WORDS else text
                    for text in texts]
         changed = [index for index, text in enumerate(glossed) if text != texts[index]]
         vectors = self.encoder.encode(texts + [glossed[index] for index in changed])

@@ -13,7 +13,8 @@ from itertools import pairwise
 
 import snowballstemmer
 
-TOKEN = re.compile(r"(?i:(?:batch|батч)[-\s]?(?:norm|норм)[^\W_]*)|[^\W_]+(?:'[^\W_]+)?")
+# A word, or a sign of notation that stands for one ("√(σ² + ε)": square root, squared).
+TOKEN = re.compile(r"(?i:(?:batch|батч)[-\s]?(?:norm|норм)[^\W_]*)|[^\W_²³]+(?:'[^\W_]+)?|[√²∇]")
 COMPOUND_BATCHNORM = re.compile(r"(?:batch|батч)[-\s]?(?:norm|норм)")
 SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)[.!?…]+(?=\s|$)|\n")
 CLAUSE_BREAK = re.compile(r"[,:;()\[\]—–]|\s-\s")
@@ -44,6 +45,9 @@ BACKWARD = ("need", "necessari", "requir", "enough", "suffici", "fit", "work", "
 LOANWORDS = {"батч": "batch", "минибатч": "minibatch", "инференс": "inferenc", "лосс": "loss",
              "скор": "score", "градиент": "gradient", "трейн": "train", "датасет": "dataset",
              "эпох": "epoch", "чекпоинт": "checkpoint", "дропаут": "dropout"}
+# Notation and its spelled-out names, as one stem: "√(σ² + ε)" is "sqrt(var + eps)".
+NOTATION = {"√": "sqrt", "²": "squar", "∇": "gradient", "ε": "ep", "epsilon": "ep",
+            "эпсилон": "ep"}
 _russian = snowballstemmer.stemmer("russian")
 _english = snowballstemmer.stemmer("english")
 CYRILLIC = re.compile(r"[а-я]")
@@ -53,6 +57,8 @@ CYRILLIC = re.compile(r"[а-я]")
 def stem(word: str) -> str:
     """The Snowball stem of a lower-case word, Russian or English by its letters."""
     word = word.replace("ё", "е")
+    if word in NOTATION:
+        return NOTATION[word]
     if COMPOUND_BATCHNORM.match(word):
         return "batchnorm"
     if word.endswith("n't"):
