@@ -316,6 +316,22 @@ def test_notation_is_spelled_out_for_the_encoder():
     assert spell("mean/var по каждому каналу") == "mean/var по каждому каналу"
 
 
+@pytest.mark.parametrize("text", [
+    "batchnorm running mean running variance inference gamma beta syncbn all reduce global batch",
+    "BatchNorm и running mean и running variance и inference и gamma и beta и SyncBN",
+    "скользящие средние инференс гамма бета синхронный батчнорм глобальный батч",
+])
+def test_terms_strung_together_without_commas_cover_nothing(text):
+    assert grade(without_hints("batchnorm"), text).covered_ids() == []
+    assert grade(DECK.get("batchnorm"), text).covered_ids() == []
+
+
+def test_a_russian_sentence_without_a_verb_is_still_a_claim():
+    text = ("Альфа — допустимая вероятность ошибки первого рода, мощность — единица минус "
+            "вероятность ошибки второго рода.")
+    assert "pv.errors" in covered("p-values", text)
+
+
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
     from dataclasses import replace
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 
+from razbor.grading.morphology import carries_sentence
 from razbor.grading.text import SENTENCE_END, sentences, stem, stems_match
 
 QUESTION_START = re.compile(r"^\s*(?:может|разве|неужели|ли\b|is it|isn't it|maybe|perhaps|do we|"
@@ -82,6 +83,10 @@ PAIR_WORDS = 30
 RUN_ON_WORDS = 30
 WINDOW_WORDS = 12
 WINDOW_STEP = 6
+# A run of this many words with none that carries a sentence is a list of terms spoken
+# without commas.
+TERM_RUN_WORDS = 8
+RUN_WORD = re.compile(r"[^\W\d_]+(?:[-'.][^\W\d_]+)*")
 # A short heading before a colon ("LoRA:", "Ключевое:"), which a list of terms may follow.
 HEADING = re.compile(r"^\s*(?:[^\W\d_][\w-]*\s?){1,3}:\s")
 UNPUNCTUATED_BREAK = re.compile(r"[,;:()—–]")
@@ -239,7 +244,7 @@ def _unit(text: str, start: int, end: int) -> Unit:
     body = text[start:end]
     question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
         QUESTION_START.match(body))
-    listing = (_is_term_list(body) or bool(ANNOUNCEMENT.search(body))
+    listing = (_is_term_list(body) or _is_term_run(body) or bool(ANNOUNCEMENT.search(body))
                or len(body.split()) <= 1)
     needs = bool(NEEDED.search(body)) and not NEGATIVE.search(body)
     return Unit(body, start, end, asserts=not (question or listing),
@@ -266,6 +271,17 @@ def _is_term_list(body: str) -> bool:
     items = [item.strip() for item in re.split(r"(?<!\d),|,(?!\d)|/|\s\+\s", body)
              if item.strip()]
     return len(items) >= 3 and sum(len(item.split()) <= 2 for item in items) >= 0.75 * len(items)
+
+
+def _is_term_run(body: str) -> bool:
+    """Terms strung together without punctuation and without a word that makes a sentence
+    ("batchnorm running mean running variance inference gamma beta SyncBN"): a list of terms
+    spoken, or keywords stuffed in. A number or a formula makes it a calculation, and a dash
+    a Russian sentence without a verb ("мощность — единица минус вероятность ошибки")."""
+    if FORMULA.search(body) or re.search(r"\d|\s[—–-]\s", body):
+        return False
+    words = RUN_WORD.findall(body.lower())
+    return len(words) >= TERM_RUN_WORDS and not any(map(carries_sentence, words))
 
 
 def claims(unit: Unit) -> bool:
