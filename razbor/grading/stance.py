@@ -274,11 +274,11 @@ def _is_term_list(body: str) -> bool:
 
 
 def _is_term_run(body: str) -> bool:
-    """Terms strung together without punctuation and without a word that makes a sentence
+    """Terms strung together without any punctuation and without a word that makes a sentence
     ("batchnorm running mean running variance inference gamma beta SyncBN"): a list of terms
     spoken, or keywords stuffed in. A number or a formula makes it a calculation, and a dash
     a Russian sentence without a verb ("мощность — единица минус вероятность ошибки")."""
-    if FORMULA.search(body) or re.search(r"\d|\s[—–-]\s", body):
+    if FORMULA.search(body) or re.search(r"\d|\s[—–-]\s|[,;:()]", body):
         return False
     words = RUN_WORD.findall(body.lower())
     return len(words) >= TERM_RUN_WORDS and not any(map(carries_sentence, words))
