@@ -345,6 +345,22 @@ def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
     assert feedback.covered_ids() and set(feedback.covered_ids()) <= {p.id for p in implicit}
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ROC-AUC is the probability that a randomly chosen positive gets a higher score than a "
+     "randomly chosen negative; it is the area under the TPR vs FPR curve.", {"roc-auc.answer.1"}),
+    ("Is ROC-AUC the probability that a random positive is scored above a random negative?",
+     set()),
+    ("ROC-AUC is the accuracy of the model at a threshold of 0.5.", set()),
+])
+def test_an_answer_in_the_short_answers_language_is_matched_on_all_it_asserts(text, expected):
+    from dataclasses import replace
+
+    from razbor.cards import Rubric
+
+    card = replace(DECK.get("roc-auc"), rubric=Rubric())
+    assert set(grade(card, text).covered_ids()) == expected
+
+
 def test_the_semantic_grader_is_the_default_and_keeps_hints_as_a_boost():
     assert grade(DECK.get("batchnorm"), "x").backend == "semantic"
     assert make_grader(GraderSettings()).name == "semantic"

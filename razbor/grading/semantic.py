@@ -40,6 +40,17 @@ from razbor.grading.stance import (
 )
 from razbor.grading.text import phrase_stems, sentences, stem
 
+# A card without an authored rubric is graded against its short answer, each sentence an
+# implicit key point. Where the attempt is in the answer's language, the points of one answer
+# are not rivals (an attempt that restates the whole answer is close to all of them), and an
+# answer's meaning spreads over the attempt's sentences: a point is scored on everything the
+# attempt asserts of it, taken together, as ANSWER_WEIGHT times their similarity plus the
+# share of the point's own words (those the question does not give) that the attempt says,
+# and counts from ANSWER_THRESHOLD. Both fitted on the SemEval-2013 training split
+# (bench/asag.py), never on its test sets. Across languages the shared words are few and the
+# similarity lower, so there the points are scored as authored ones are.
+ANSWER_WEIGHT = 1.5
+ANSWER_THRESHOLD = 1.06
 # A statement's score on a stretch of the attempt is its similarity plus its lead over the
 # card's closest other statement: 2·sim − rival. The lead tells "states this point" from "is
 # about this card" and "states the mistake next to it". Fitted once on development attempts.
@@ -156,7 +167,37 @@ class SemanticGrader:
         stating = np.array([len(phrase_stems(unit.text)) >= FACET_WORDS for unit in parts])
         scores = rubric.scores(*self._readings(parts, bool(rubric.glossable)), stating)
         rubric.credit_numbers(scores, parts)
+        if not card.rubric.key_points and _cyrillic(text) == _cyrillic(card.short_answer):
+            self._score_against_answer(card, text, parts, rubric, scores)
         return parts, rubric, scores
+
+    def _score_against_answer(self, card: Card, text: str, parts: list[Unit],
+                              rubric: _RubricVectors, scores: np.ndarray) -> None:
+        """Replace each implicit key point's scores with its match to all the attempt
+        asserts of it (see ANSWER_WEIGHT), on the units that assert it, rescaled so that
+        POINT_THRESHOLD still decides. A terse point keeps being named or not. In place."""
+        given = {*phrase_stems(card.question), *phrase_stems(card.title)}
+        vectors: dict[str, np.ndarray] = {}
+        for index, point in enumerate(card.gradable_rubric.key_points):
+            if rubric.terms[index]:
+                continue
+            stating = np.array([states(unit, rubric.stems[index]) for unit in parts])
+            said = _asserted_text(text, [unit for unit, ok in zip(parts, stating, strict=True)
+                                         if ok])
+            if not said:
+                scores[index] = -1.0
+                continue
+            readings = [said, gloss(said)]
+            missing = list(dict.fromkeys(reading for reading in readings
+                                         if reading not in vectors))
+            if missing:
+                vectors.update(zip(missing, self.encoder.encode(missing), strict=True))
+            similarity = max(float(rubric.statements[index] @ vectors[reading])
+                             for reading in readings)
+            own = set(phrase_stems(point.text)) - given or set(phrase_stems(point.text))
+            spoken = {*phrase_stems(said), *phrase_stems(readings[1])}
+            match = ANSWER_WEIGHT * similarity + len(own & spoken) / max(len(own), 1)
+            scores[index] = np.where(stating, POINT_THRESHOLD * match / ANSWER_THRESHOLD, -1.0)
 
     def _readings(self, parts: list[Unit], glossing: bool) -> tuple[np.ndarray, np.ndarray]:
         """Each unit's vector as written and as glossed (the same vector where a gloss
@@ -200,6 +241,23 @@ class SemanticGrader:
             return MistakeResult(hinted.id, False, 0.0)
         unit, score = found
         return MistakeResult(hinted.id, True, score, ((unit.start, unit.end),))
+
+
+def _cyrillic(text: str) -> bool:
+    """Whether most of a text's letters are Cyrillic: Russian, or Russian with English terms."""
+    letters = re.findall(r"[^\W\d_]", text)
+    return sum("а" <= letter.lower() <= "я" or letter in "ёЁ" for letter in letters) * 2 > len(letters)
+
+
+def _asserted_text(text: str, asserting: list[Unit]) -> str:
+    """The attempt's asserting stretches joined in order, each part of the text once: the
+    longest units first, then any not overlapping them."""
+    taken: list[Unit] = []
+    for unit in sorted(asserting, key=lambda unit: unit.start - unit.end):
+        if all(unit.end <= other.start or other.end <= unit.start for other in taken):
+            taken.append(unit)
+    return " ".join(text[unit.start:unit.end].strip() for unit in sorted(taken,
+                                                                          key=lambda u: u.start))
 
 
 def _settle(points: list[PointResult], hinted_points: tuple[PointResult, ...],
