@@ -332,6 +332,19 @@ def test_a_russian_sentence_without_a_verb_is_still_a_claim():
     assert "pv.errors" in covered("p-values", text)
 
 
+def test_cyrillic_spellings_of_english_terms_are_the_terms():
+    text = "AUC — это шанс, что рандомный позитив получит скор выше рандомного негатива."
+    assert "auc.ranking" in covered("roc-auc", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Кропать вокруг зубов, по-моему, смысла нет.",
+    "There is no point in cropping around each tooth with a margin here.",
+])
+def test_saying_there_is_no_point_in_something_dismisses_it(text):
+    assert "dent.crop" not in covered("dental-lesions-3d", text)
+
+
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
     from dataclasses import replace
 

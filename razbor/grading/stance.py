@@ -25,6 +25,9 @@ DISMISSAL = re.compile(
     r"instead of bothering|not important|overrated|не нуж\w*|не обязател\w*|не важ\w*|"
     r"не имеет значения|неважно|не требуется|не играет роли|не стоит|незачем|ни при ч[её]м|"
     r"можно не|можно обойтись без|can (?:be )?skip\w*|optional|"
+    r"(?:нет|не имеет) смысла|смысла нет|ни к чему|бессмысленн\w*|no point|pointless|"
+    r"не (?:особо |очень )?вер(?:ю|им)|(?:don'?t|do not) (?:really )?believe|преувелич\w*|"
+    r"exaggerat\w*|"
     # A denial frame: what follows "it is not true that" is denied, however it is worded.
     r"(?:not|n't|never) (?:true|the case|correct|right|so) that|(?:false|untrue|a myth) that|"
     r"(?:неверно|неправда|не правда|не факт|не так|неправильно|ошибочно|миф),? что|"

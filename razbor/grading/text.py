@@ -44,7 +44,19 @@ BACKWARD = ("need", "necessari", "requir", "enough", "suffici", "fit", "work", "
 # Russian spellings of English terms, so "батч" and "batch" are one word to the patterns.
 LOANWORDS = {"батч": "batch", "минибатч": "minibatch", "инференс": "inferenc", "лосс": "loss",
              "скор": "score", "градиент": "gradient", "трейн": "train", "датасет": "dataset",
-             "эпох": "epoch", "чекпоинт": "checkpoint", "дропаут": "dropout"}
+             "эпох": "epoch", "чекпоинт": "checkpoint", "дропаут": "dropout",
+             "рандомн": "random", "позит": "posit", "позитив": "posit", "негат": "negat",
+             "негатив": "negat", "скейл": "scale", "скейлинг": "scale", "лейбл": "label",
+             "трешхолд": "threshold", "оверф": "overfit", "оверфитнул": "overfit",
+             "оверфиттинг": "overfit", "фич": "featur", "эмбеддинг": "embed", "ток": "token",
+             "сэмпл": "sampl", "семпл": "sampl", "бэкпроп": "backprop", "кроп": "crop",
+             "кропа": "crop", "андерфло": "underflow", "оверфло": "overflow",
+             "энкодер": "encod", "декодер": "decod", "претрейн": "pretrain",
+             "файнтюн": "finetun", "файнтюнинг": "finetun", "рейт": "rate",
+             "аттеншн": "attent", "аттенш": "attent", "трансформер": "transform",
+             "пулинг": "pool", "кэш": "cach", "шардинг": "shard", "оптимайзер": "optim",
+             "шедулер": "schedul", "клиппинг": "clip", "софтмакс": "softmax", "логит": "logit",
+             "сигмоид": "sigmoid"}
 # Notation and its spelled-out names, as one stem: "√(σ² + ε)" is "sqrt(var + eps)".
 NOTATION = {"√": "sqrt", "²": "squar", "∇": "gradient", "ε": "ep", "epsilon": "ep",
             "эпсилон": "ep"}
