@@ -56,7 +56,8 @@ LOANWORDS = {"батч": "batch", "минибатч": "minibatch", "инфере
              "аттеншн": "attent", "аттенш": "attent", "трансформер": "transform",
              "пулинг": "pool", "кэш": "cach", "шардинг": "shard", "оптимайзер": "optim",
              "шедулер": "schedul", "клиппинг": "clip", "софтмакс": "softmax", "логит": "logit",
-             "сигмоид": "sigmoid"}
+             "сигмоид": "sigmoid", "синкбатчнорм": "syncbatchnorm", "олл": "all",
+             "редьюс": "reduc"}
 # Notation and its spelled-out names, as one stem: "√(σ² + ε)" is "sqrt(var + eps)".
 NOTATION = {"√": "sqrt", "²": "squar", "∇": "gradient", "ε": "ep", "epsilon": "ep",
             "эпсилон": "ep"}
