@@ -46,7 +46,7 @@ DOUBT = re.compile(
     r"затрудняюсь|"
     r"не (?:знаю|помню|понимаю|припомню)(?: точно)?,? (?:[^\W\d_]+ )?(?:ли|как|почему|зачем|"
     r"что|чем|как\w+|где|когда|сколько|в как\w+))\b", re.I)
-DOUBT_LIFTED = re.compile(r"[;]|\s[—–]\s|\b(?:but|however|although|though|yet|но|однако|хотя|"
+DOUBT_LIFTED = re.compile(r";|\s[—–]\s|\b(?:but|however|although|though|yet|но|однако|хотя|"
                           r"зато)\b", re.I)
 # What a stretch before a doubt frame ends with and does not claim ("X, но" before "не уверен").
 DOUBT_TAIL = re.compile(r"[\s,;:—–-]*(?:\b(?:but|though|although|yet|но|хотя|однако)\b)?[\s,;:—–-]*$",
