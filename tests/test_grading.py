@@ -360,6 +360,22 @@ def test_an_answer_in_the_short_answers_language_is_matched_on_all_it_asserts(te
     assert set(grade(card, text).covered_ids()) == expected
 
 
+@pytest.mark.parametrize(("answer", "attempt", "expected"), [
+    ("push", "push", True),
+    ("push", "push?", False),
+    ("Through iteration.", "Iteration.", True),
+    ("By reference.", "The list is passed by reference.", True),
+    ("A node that has no children.", "A leaf is a node with no children.", True),
+    ("A node that has no children.", "A node with many children.", False),
+])
+def test_a_quick_card_is_answered_in_a_word_or_in_its_own_negation(answer, attempt, expected):
+    from razbor.cards import Card
+
+    card = Card(id="quick", title="Data structures", lang="en", topics=("quick",),
+                difficulty=1, short_answer=answer, analysis="", mistakes="", interview="")
+    assert bool(grade(card, attempt).covered_ids()) is expected
+
+
 def test_the_semantic_grader_is_the_default_and_keeps_hints_as_a_boost():
     assert grade(DECK.get("batchnorm"), "x").backend == "semantic"
     assert make_grader(GraderSettings()).name == "semantic"

@@ -32,6 +32,7 @@ from razbor.grading.stance import (
     NEEDLESS,
     NEGATIVE,
     SET_ASIDE,
+    Statement,
     Unit,
     asserts_mistake,
     claims,
@@ -75,6 +76,8 @@ WRONG_VERSION = 0.50
 HINT_FLOOR = 0.0
 
 TERM_WORD = re.compile(r"[^\W_]+")
+TERM_FILLERS = frozenset({"a", "an", "the", "by", "through", "via", "with", "in", "on", "at",
+                          "for", "from", "of", "to", "в", "во", "на", "по", "через", "с", "из"})
 # A number on its own ("15%", "0,15", "10,000"), not part of a name or a unit ("Llama-3-8B",
 # "8k", "3x3").
 NUMBER = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)?(?![.,]?\w)")
@@ -215,15 +218,15 @@ class SemanticGrader:
 
     @staticmethod
     def _point(hinted: PointResult, parts: list[Unit], scores: np.ndarray,
-               stems: frozenset[str], terms: frozenset[tuple[str, ...]],
+               statement: Statement, terms: frozenset[tuple[str, ...]],
                needless: bool) -> PointResult:
         if hinted.covered and _supported(hinted.evidence, parts, scores, claims):
             return hinted
         if terms:
-            found = _naming(parts, terms, stems)
+            found = _naming(parts, terms, statement)
         else:
             found = _best(parts, scores, POINT_THRESHOLD,
-                          lambda unit: states(unit, stems, needless))
+                          lambda unit: states(unit, statement, needless))
         if found is None:
             return PointResult(hinted.id, False, 0.0)
         unit, score = found
@@ -300,11 +303,11 @@ def _touches(sentence, spans: tuple[tuple[int, int], ...]) -> bool:
 
 
 def _naming(parts: list[Unit], terms: frozenset[tuple[str, ...]],
-            stems: frozenset[str]) -> tuple[Unit, float] | None:
+            statement: Statement) -> tuple[Unit, float] | None:
     """The shortest unit that states a terse statement ("O(n log n)", "0.5", "Дайс") word for
     word, as written or glossed: a term or a number is too short for the encoder to compare
     its meaning (it finds "something else" close to "Дайс"), but it can be said."""
-    said = [unit for unit in parts if states(unit, stems) and any(
+    said = [unit for unit in parts if states(unit, statement) and any(
         _contains(words, term) for words in (_term(unit.text), _term(gloss(unit.text)))
         for term in terms)]
     return (min(said, key=lambda unit: unit.end - unit.start), 1.0) if said else None
@@ -320,8 +323,11 @@ def _is_terse(statement: str) -> bool:
 
 
 def _term(text: str) -> tuple[str, ...]:
-    """A text as the stems of its words and numbers, for word-for-word comparison."""
-    return tuple(stem(word) for word in TERM_WORD.findall(text.lower()))
+    """A text as the stems of its words and numbers, for word-for-word comparison, without the
+    articles and prepositions a terse answer may open with ("Through iteration.", "By
+    reference.")."""
+    return tuple(stem(word) for word in TERM_WORD.findall(text.lower())
+                 if word not in TERM_FILLERS)
 
 
 def _supported(evidence, parts: list[Unit], scores: np.ndarray, usable) -> bool:
@@ -355,7 +361,7 @@ class _RubricVectors:
     """A card's key-point statements, then its mistake statements, as unit vectors."""
 
     statements: np.ndarray
-    stems: tuple[frozenset[str], ...]
+    stems: tuple[Statement, ...]
     topic: np.ndarray
     points: int
     negated: tuple[bool, ...]
@@ -468,7 +474,7 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
     statements = vectors[1:]
     contradicted = tuple(_contradicted(statements[:points] @ mistake)
                          for mistake in statements[points:])
-    return _RubricVectors(statements, tuple(_asserted_stems(text) for text in texts[1:]),
+    return _RubricVectors(statements, tuple(Statement.of(text) for text in texts[1:]),
                           vectors[0], points,
                           tuple(bool(NEGATIVE.search(text.split(";")[0])) for text in texts[1:]),
                           contradicted, glossable,
@@ -526,6 +532,3 @@ def _contradicted(similarity: np.ndarray) -> int | None:
     return int(np.argmax(similarity))
 
 
-def _asserted_stems(statement: str) -> frozenset[str]:
-    """The stems of what a statement asserts, before any "instead of …" it sets aside."""
-    return frozenset(phrase_stems(SET_ASIDE.split(statement, maxsplit=1)[0]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 
 from razbor.grading.morphology import carries_sentence
-from razbor.grading.text import SENTENCE_END, sentences, stem, stems_match
+from razbor.grading.text import SENTENCE_END, phrase_stems, sentences, stem, stems_match
 
 QUESTION_START = re.compile(r"^\s*(?:может|разве|неужели|ли\b|is it|isn't it|maybe|perhaps|do we|"
                             r"does it|should we|can we|could it|или\b)", re.I)
@@ -153,12 +153,12 @@ def units(text: str) -> list[Unit]:
     nothing either, except that what follows a colon explains the dismissal ("не стоит
     считать AUC по меткам: кривая выродится в точку") and asserts its own content.
     """
-    negated = _negated_words(text)
+    negated = negated_words(text)
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
     marked: dict[tuple[int, int], Unit] = {}
     for start, end in found:
         doubts = list(DOUBT.finditer(text, start, end))
-        sentence = _unit(text, start, end)
+        sentence = _unit(text, start, end, alone=len(found) == 1)
         marked[(start, end)] = replace(sentence, asserts=sentence.asserts and not doubts)
         clauses = _clauses(text, start, end) + _outside_doubt(text, doubts, start, end)
         for clause_start, clause_end in clauses + _windows(text, start, end):
@@ -206,7 +206,7 @@ def _doubted(text: str, doubts: list[re.Match], start: int, end: int) -> bool:
                for doubt in doubts)
 
 
-def _negated_words(text: str) -> list[tuple[int, str]]:
+def negated_words(text: str) -> list[tuple[int, str]]:
     """(offset, stem) of the words a negator directly governs: the two after it ("do not
     use running …", "не берём среднее") in its own sentence or line."""
     found = []
@@ -243,12 +243,15 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if len(text[a:b].split()) >= 3]
 
 
-def _unit(text: str, start: int, end: int) -> Unit:
+def _unit(text: str, start: int, end: int, alone: bool = False) -> Unit:
+    """A stretch marked for stance. A single word states nothing beside other sentences
+    ("Dropout." before the claim, like a heading), but `alone`, as the whole attempt ("push",
+    "Итерация."), it is the answer to a question asking for a term."""
     body = text[start:end]
     question = text[end:end + 1] == "?" or body.rstrip().endswith("?") or bool(
         QUESTION_START.match(body))
     listing = (_is_term_list(body) or _is_term_run(body) or bool(ANNOUNCEMENT.search(body))
-               or len(body.split()) <= 1)
+               or (len(body.split()) <= 1 and not alone))
     needs = bool(NEEDED.search(body)) and not NEGATIVE.search(body)
     return Unit(body, start, end, asserts=not (question or listing),
                 dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end, end),
@@ -303,19 +306,47 @@ def asserted_at(text: str, spans: tuple[tuple[int, int], ...], mistake: bool = F
     return usable(min(holding, key=lambda unit: unit.end - unit.start))
 
 
-def states(unit: Unit, stems: frozenset[str], needless: bool = False) -> bool:
-    """Whether the unit can state the statement with these stems: it asserts, and does not
-    negate the statement's own words. A needless statement (NEEDLESS) is stated by a unit
-    that dismisses its object ("бегущие статистики ей не нужны"), its negation agreeing, and
-    not by one that says the thing is needed ("на inference нужны running statistics")."""
+@dataclass(frozen=True)
+class Statement:
+    """A statement's words as stems: those it asserts, which a unit stating it must not
+    negate, and those it negates itself ("a node that has no children"), which such a unit
+    must not affirm."""
+
+    asserted: frozenset[str]
+    refused: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, text: str) -> Statement:
+        """What a statement asserts, before any "instead of …" it sets aside."""
+        kept = SET_ASIDE.split(text, maxsplit=1)[0]
+        refused = frozenset(stem for _, stem in negated_words(kept))
+        return cls(frozenset(phrase_stems(kept)) - refused, refused)
+
+
+def states(unit: Unit, statement: Statement, needless: bool = False) -> bool:
+    """Whether the unit can state the statement: it asserts, does not negate the statement's
+    own words, and does not affirm a word the statement negates. A needless statement
+    (NEEDLESS) is stated by a unit that dismisses its object ("бегущие статистики ей не
+    нужны"), its negation agreeing, and not by one that says the thing is needed ("на
+    inference нужны running statistics")."""
     if needless:
         return unit.asserts and not unit.needs
-    return claims(unit) and not _denies(unit, stems)
+    return (claims(unit) and not _denies(unit, statement.asserted)
+            and not _affirms(unit, statement.refused))
 
 
 def _denies(unit: Unit, stems: frozenset[str]) -> bool:
     """Whether the unit negates a word of the statement ("we do not use running statistics")."""
     return any(stems_match(said, wanted) for said in unit.negated_stems for wanted in stems)
+
+
+def _affirms(unit: Unit, refused: frozenset[str]) -> bool:
+    """Whether the unit says, without negating it, a word the statement negates ("a node
+    with children" against "a node that has no children")."""
+    if not refused:
+        return False
+    affirmed = set(phrase_stems(unit.text)) - unit.negated_stems
+    return any(stems_match(said, wanted) for said in affirmed for wanted in refused)
 
 
 def asserts_mistake(unit: Unit, negated: bool, hinted: bool) -> bool:
