@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 
 from razbor.grading.morphology import carries_sentence
-from razbor.grading.text import SENTENCE_END, phrase_stems, sentences, stem, stems_match
+from razbor.grading.text import (
+    SENTENCE_END,
+    TOKEN,
+    phrase_stems,
+    sentences,
+    stem,
+    stems_match,
+)
 
 QUESTION_START = re.compile(r"^\s*(?:может|разве|неужели|ли\b|is it|isn't it|maybe|perhaps|do we|"
                             r"does it|should we|can we|could it|или\b)", re.I)
@@ -317,9 +324,14 @@ class Statement:
 
     @classmethod
     def of(cls, text: str) -> Statement:
-        """What a statement asserts, before any "instead of …" it sets aside."""
+        """What a statement asserts, before any "instead of …" it sets aside. A word it both
+        says and negates ("report AP …, and never compare AP …") is asserted."""
         kept = SET_ASIDE.split(text, maxsplit=1)[0]
-        refused = frozenset(stem for _, stem in negated_words(kept))
+        negated = negated_words(kept)
+        at = {offset for offset, _ in negated}
+        said = {stem(word.group().lower()) for word in TOKEN.finditer(kept)
+                if word.start() not in at}
+        refused = frozenset(found for _, found in negated) - said
         return cls(frozenset(phrase_stems(kept)) - refused, refused)
 
 
