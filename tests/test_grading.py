@@ -360,19 +360,16 @@ def test_an_answer_in_the_short_answers_language_is_matched_on_all_it_asserts(te
     assert set(grade(card, text).covered_ids()) == expected
 
 
-@pytest.mark.parametrize(("answer", "attempt", "expected"), [
-    ("push", "push", True),
-    ("push", "push?", False),
-    ("Through iteration.", "Iteration.", True),
-    ("By reference.", "The list is passed by reference.", True),
-    ("A node that has no children.", "A leaf is a node with no children.", True),
-    ("A node that has no children.", "A node with many children.", False),
+@pytest.mark.parametrize(("attempt", "expected"), [
+    ("A leaf is a node with no children.", True),
+    ("A node with many children.", False),
 ])
-def test_a_quick_card_is_answered_in_a_word_or_in_its_own_negation(answer, attempt, expected):
+def test_a_negative_answer_is_stated_by_its_own_negation(attempt, expected):
     from razbor.cards import Card
 
-    card = Card(id="quick", title="Data structures", lang="en", topics=("quick",),
-                difficulty=1, short_answer=answer, analysis="", mistakes="", interview="")
+    card = Card(id="quick", title="Trees", lang="en", topics=("quick",), difficulty=1,
+                short_answer="A node that has no children.", analysis="", mistakes="",
+                interview="")
     assert bool(grade(card, attempt).covered_ids()) is expected
 
 
@@ -446,6 +443,10 @@ def test_russian_jargon_is_glossed_in_english_for_the_encoder():
     ("0.5", "About 10.5", False),
     ("Дайс", "I would train it with the Dice loss.", True),
     ("Дайс", "something else", False),
+    ("push", "push", True),
+    ("push", "push?", False),
+    ("Through iteration", "Iteration.", True),
+    ("By reference", "The list is passed by reference.", True),
 ])
 def test_a_terse_short_answer_is_graded_word_for_word(answer, attempt, expected):
     from dataclasses import replace
