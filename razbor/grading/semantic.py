@@ -132,7 +132,7 @@ class SemanticGrader:
         if scores is None:
             return Feedback(card.id, self.name, hinted.key_points, hinted.mistakes,
                             suggested_rating=hinted.suggested_rating)
-        points = [self._point(result, parts, scores[index], rubric.stems[index],
+        points = [self._point(result, parts, scores[index], rubric.words[index],
                               rubric.terms[index], rubric.needless[index])
                   for index, result in enumerate(hinted.key_points)]
         offset = len(points)
@@ -153,10 +153,10 @@ class SemanticGrader:
         parts, rubric, scores = self._scored(card, text)
         if scores is None:
             return [0.0] * count
-        return [(1.0 if _naming(parts, rubric.terms[index], rubric.stems[index]) else 0.0)
+        return [(1.0 if _naming(parts, rubric.terms[index], rubric.words[index]) else 0.0)
                 if rubric.terms[index] else
                 max((float(scores[index, column]) for column, unit in enumerate(parts)
-                     if states(unit, rubric.stems[index], rubric.needless[index])),
+                     if states(unit, rubric.words[index], rubric.needless[index])),
                     default=0.0)
                 for index in range(count)]
 
@@ -184,7 +184,7 @@ class SemanticGrader:
         for index, point in enumerate(card.gradable_rubric.key_points):
             if rubric.terms[index]:
                 continue
-            stating = np.array([states(unit, rubric.stems[index]) for unit in parts])
+            stating = np.array([states(unit, rubric.words[index]) for unit in parts])
             said = _asserted_text(text, [unit for unit, ok in zip(parts, stating, strict=True)
                                          if ok])
             if not said:
@@ -361,7 +361,7 @@ class _RubricVectors:
     """A card's key-point statements, then its mistake statements, as unit vectors."""
 
     statements: np.ndarray
-    stems: tuple[Statement, ...]
+    words: tuple[Statement, ...]
     topic: np.ndarray
     points: int
     negated: tuple[bool, ...]
@@ -530,5 +530,3 @@ def _contradicted(similarity: np.ndarray) -> int | None:
     if not len(similarity) or similarity.max() < WRONG_VERSION:
         return None
     return int(np.argmax(similarity))
-
-
