@@ -331,6 +331,12 @@ def test_saying_there_is_no_point_in_something_dismisses_it(text):
     assert "dent.crop" not in covered("dental-lesions-3d", text)
 
 
+def test_short_spoken_clauses_are_not_a_list_of_terms():
+    text = ("А на инференсе, как бы, уже не по батчу, а те средние, которые он накопил, "
+            "пока учился.")
+    assert "bn.inference" in covered("batchnorm", text)
+
+
 def test_a_card_with_no_rubric_is_graded_against_its_short_answer():
     from dataclasses import replace
 

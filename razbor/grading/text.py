@@ -101,6 +101,8 @@ class Sentence:
     tokens: tuple[Token, ...]
     start: int
     end: int
+    # All the words of each comma-separated item that has a content token, stopwords included.
+    item_words: tuple[int, ...] = ()
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def has_stem(self, wanted: str) -> bool:
@@ -111,12 +113,11 @@ class Sentence:
         return self.cache[key]
 
     def is_keyword_list(self) -> bool:
-        """A comma list of bare terms ("mean, variance, gamma, beta") states no idea."""
-        sizes: dict[int, int] = {}
-        for token in self.tokens:
-            sizes[token.item] = sizes.get(token.item, 0) + 1
-        short = sum(size <= 2 for size in sizes.values())
-        return len(sizes) >= 4 and short >= 0.75 * len(sizes)
+        """A comma list of bare terms ("mean, variance, gamma, beta") states no idea. Items
+        are measured in all their words: short spoken clauses ("а те средние, которые он
+        накопил, пока учился") have few content words but are no terms."""
+        short = sum(size <= 2 for size in self.item_words)
+        return len(self.item_words) >= 4 and short >= 0.75 * len(self.item_words)
 
 
 def _clause_ids(text: str, start: int, end: int) -> list[int]:
@@ -162,7 +163,10 @@ def _sentence(text: str, start: int, end: int) -> Sentence:
         clause = tokens[index].clause
         if index + 1 == len(tokens) or tokens[index + 1].clause != clause:
             tokens = [_negate(t) if t.clause == clause else t for t in tokens]
-    return Sentence(tuple(tokens), start, end)
+    said = {token.item for token in tokens}
+    words = [text.count(",", start, match.start()) for match in TOKEN.finditer(text, start, end)]
+    return Sentence(tuple(tokens), start, end,
+                    tuple(words.count(item) for item in sorted(said)))
 
 
 def _negate(token: Token) -> Token:
@@ -194,7 +198,8 @@ def continued(text: str, found: list[Sentence]) -> list[Sentence]:
         items = 1 + max(token.item for token in first.tokens)
         joined.append(Sentence(first.tokens + tuple(
             replace(token, clause=token.clause + clauses, item=token.item + items)
-            for token in second.tokens), first.start, second.end))
+            for token in second.tokens), first.start, second.end,
+            first.item_words + second.item_words))
     return joined
 
 
