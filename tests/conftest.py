@@ -180,6 +180,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.output = ""
 
     def start(self) -> LiveServer:
         env = {**os.environ, "RAZBOR_DB": self.database_url, "RAZBOR_FUZZ": "false",
@@ -214,8 +215,14 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        if self.process:
+        if self.process and not self.log.closed:
+            self.log.seek(0)
+            self.output = self.log.read().decode(errors="replace")
             self.log.close()
+
+    def errors_logged(self) -> str:
+        """The tracebacks the stopped server printed: what a failed test needs to say why."""
+        return self.output[self.output.find("Traceback"):] if "Traceback" in self.output else ""
 
 
 @pytest.fixture

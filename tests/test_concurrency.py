@@ -169,7 +169,7 @@ def test_fifty_clients_rating_at_once_keep_one_unbroken_review_chain_per_card(da
         outcome = practise_at_once([server])
     finally:
         server.stop()
-    assert outcome.errors == []
+    assert outcome.errors == [], server.errors_logged()
     assert len(outcome.acknowledged) == CLIENTS * ROUNDS
     assert chain_breaks(database_url, outcome.acknowledged) == []
 
@@ -182,7 +182,7 @@ def test_two_servers_on_one_postgres_database_rate_without_conflicts(postgres_ur
     finally:
         for server in servers:
             server.stop()
-    assert outcome.errors == []
+    assert outcome.errors == [], "".join(server.errors_logged() for server in servers)
     assert len(outcome.acknowledged) == CLIENTS * ROUNDS
     assert chain_breaks(postgres_url, outcome.acknowledged) == []
 

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "razbor"
-CORE = ("cards", "scheduling", "decks", "rendering", "grading")
+CORE = ("cards", "scheduling", "decks", "rendering", "grading", "stemming")
 OUTER = ("razbor.web", "razbor.cli", "razbor.terminal", "razbor.eval_report", "razbor.storage",
          "razbor.practice", "razbor.config", "sqlalchemy", "fastapi", "starlette", "click", "rich", "uvicorn")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
 
-import snowballstemmer
+from razbor.stemming import snowball_stem
 
 # A word, or a sign of notation that stands for one ("√(σ² + ε)": square root, squared).
 TOKEN = re.compile(r"(?i:(?:batch|батч)[-\s]?(?:norm|норм)[^\W_]*)|[^\W_²³]+(?:'[^\W_]+)?|[√²∇]")
@@ -61,8 +61,6 @@ LOANWORDS = {"батч": "batch", "минибатч": "minibatch", "инфере
 # Notation and its spelled-out names, as one stem: "√(σ² + ε)" is "sqrt(var + eps)".
 NOTATION = {"√": "sqrt", "²": "squar", "∇": "gradient", "ε": "ep", "epsilon": "ep",
             "эпсилон": "ep"}
-_russian = snowballstemmer.stemmer("russian")
-_english = snowballstemmer.stemmer("english")
 CYRILLIC = re.compile(r"[а-я]")
 
 
@@ -77,10 +75,10 @@ def stem(word: str) -> str:
     if word.endswith("n't"):
         return "not"
     if CYRILLIC.search(word):
-        stemmed = _russian.stemWord(word)
+        stemmed = snowball_stem("russian", word)
         return LOANWORDS.get(stemmed, stemmed)
     if word.isascii() and word.isalpha():
-        return _english.stemWord(word)
+        return snowball_stem("english", word)
     return word
 
 

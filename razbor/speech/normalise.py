@@ -14,10 +14,9 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-import snowballstemmer
-
 from razbor.speech.transcript import Transcript, Word
 from razbor.speech.vocabulary import CYRILLIC, Vocabulary, sound_key
+from razbor.stemming import snowball_stem
 
 LONGEST_SPAN = 3
 # Russian endings are a few letters; a longer tail is not an ending.
@@ -28,8 +27,6 @@ INNER_MARGIN = 0.05
 # short words differ by one letter from other words, long ones rarely.
 SIMILARITY = ((4, 1.01), (6, 0.84), (9, 0.80), (100, 0.76))
 EDGE = re.compile(r"^(\W*)(.*?)(\W*)$", re.S)
-_russian = snowballstemmer.stemmer("russian")
-_english = snowballstemmer.stemmer("english")
 
 
 @dataclass(frozen=True)
@@ -50,12 +47,12 @@ def _forms(forms: tuple[str, ...]) -> tuple[_Form, ...]:
 # were most of mending's time before they were remembered.
 @lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
-    return _russian.stemWord(word.replace("ё", "е")) if CYRILLIC.search(word) else word
+    return snowball_stem("russian", word.replace("ё", "е")) if CYRILLIC.search(word) else word
 
 
 @lru_cache(maxsize=4096)
 def _english_stem(word: str) -> str:
-    return _english.stemWord(word)
+    return snowball_stem("english", word)
 
 
 @lru_cache(maxsize=4096)
