@@ -296,6 +296,15 @@ def test_a_claim_after_doubt_is_lifted_is_the_speakers_own(text):
     assert "bn.inference" in grade(DECK.get("batchnorm"), text).covered_ids()
 
 
+def test_a_claim_before_a_doubt_is_read_up_to_its_separators_in_one_pass():
+    claim = "На инференсе берут скользящие среднее и дисперсию из обучения"
+    assert "bn.inference" in covered("batchnorm", claim + ", но не уверен, что это всё.")
+    # A long run of separators before the doubt's sentence ends is scanned once: this attempt
+    # kept a server busy for days when the tail was matched by a pattern anchored at the end.
+    hostile = claim + " " * 20_000 + "вот не уверен, что это всё."
+    assert "bn.inference" in covered("batchnorm", hostile)
+
+
 @pytest.mark.parametrize("text", [
     "(x − μ)/√(σ²+ε)",
     "Делим на корень: (x − μ)/√(σ² + ε).",

@@ -55,9 +55,10 @@ DOUBT = re.compile(
     r"что|чем|как\w+|где|когда|сколько|в как\w+))\b", re.I)
 DOUBT_LIFTED = re.compile(r";|\s[—–]\s|\b(?:but|however|although|though|yet|но|однако|хотя|"
                           r"зато)\b", re.I)
-# What a stretch before a doubt frame ends with and does not claim ("X, но" before "не уверен").
-DOUBT_TAIL = re.compile(r"[\s,;:—–-]*(?:\b(?:but|though|although|yet|но|хотя|однако)\b)?[\s,;:—–-]*$",
-                        re.I)
+# What a stretch before a doubt frame ends with and does not claim ("X, но" before "не уверен"):
+# separators, and a contrast word between them.
+TAIL_SEPARATORS = ",;:—–-"
+CONTRAST_AT_END = re.compile(r"\b(?:but|though|although|yet|но|хотя|однако)\Z", re.I)
 # Announcing a topic ("I'd talk about ViTs versus CNNs", "ключевые слова: …") names it and
 # states nothing about it, like a bare list of terms.
 ANNOUNCEMENT = re.compile(
@@ -201,8 +202,24 @@ def _outside_doubt(text: str, doubts: list[re.Match], start: int,
     if lifted:
         stretches.append((lifted.end(), end))
     trimmed = [(first + len(text[first:last]) - len(text[first:last].lstrip()),
-                first + len(DOUBT_TAIL.sub("", text[first:last]))) for first, last in stretches]
+                first + len(_without_tail(text[first:last]))) for first, last in stretches]
     return [(first, last) for first, last in trimmed if len(text[first:last].split()) >= 3]
+
+
+def _without_tail(stretch: str) -> str:
+    """The stretch without the separators and the contrast word it ends with. Stripped, not
+    matched: a pattern anchored at the end is tried from every separator of a long run, in
+    time that grows with the cube of the run, holding the interpreter all along."""
+    kept = _strip_separators(stretch)
+    contrast = CONTRAST_AT_END.search(kept)
+    return _strip_separators(kept[:contrast.start()]) if contrast else kept
+
+
+def _strip_separators(stretch: str) -> str:
+    stripped = stretch.rstrip().rstrip(TAIL_SEPARATORS)
+    while stripped != stretch:
+        stretch, stripped = stripped, stripped.rstrip().rstrip(TAIL_SEPARATORS)
+    return stripped
 
 
 def _doubted(text: str, doubts: list[re.Match], start: int, end: int) -> bool:
