@@ -23,7 +23,7 @@ class Rating(IntEnum):
     @classmethod
     def parse(cls, value: object) -> Rating:
         """Accept 1-4 or a name such as 'good'; raise ValueError with the accepted forms."""
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip() in ("1", "2", "3", "4"):
             value = int(value)
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4:
             return cls(value)

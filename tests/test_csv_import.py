@@ -65,7 +65,7 @@ def test_ankis_plain_text_export_is_read_with_its_directives(tmp_path):
 
 def test_every_bad_row_is_named_by_line_and_nothing_is_written(tmp_path):
     table = write(tmp_path, "cards.csv", TABLE + 'Empty answer?,,x,\n"Multi\nline",Yes it '
-                  "is fine,,9\n")
+                  "is fine,,9\nSquared?,Yes,,²\n")
     out = tmp_path / "deck"
     result = invoke("import", "csv", str(table), "--out", str(out))
     assert result.exit_code == 1
@@ -73,7 +73,9 @@ def test_every_bad_row_is_named_by_line_and_nothing_is_written(tmp_path):
         f"{table}:5: error: the answer is empty (fix: write the answer, or remove the row)",
         f"{table}:6: error: difficulty '9' is not 1..5 (fix: use a whole number from 1 to 5, or "
         "leave it empty)",
-        f"Error: 2 bad row(s) in {table}; nothing was imported"]
+        f"{table}:8: error: difficulty '²' is not 1..5 (fix: use a whole number from 1 to 5, or "
+        "leave it empty)",
+        f"Error: 3 bad row(s) in {table}; nothing was imported"]
     assert not out.exists()
 
 

@@ -170,8 +170,11 @@ def test_unknown_and_malformed_interviews_are_4xx(client):
     assert client.get("/interviews/abc").status_code == 422
     path = start(client)
     assert client.post(f"{path}/ratings", data={"rating-x": "3"}).status_code in (403, 404)
-    assert client.post(f"{path}/answers", data={"position": "0", "text": "x",
-                                                "recording_id": "zz"}).status_code == 404
+    for not_an_id in ("zz", "²", "9" * 5_000):
+        assert client.post(f"{path}/ratings", data={f"rating-{not_an_id}": "3"}
+                           ).status_code == 404
+        assert client.post(f"{path}/answers", data={"position": "0", "text": "x",
+                                                    "recording_id": not_an_id}).status_code == 404
 
 
 def test_hostile_input_gets_a_short_4xx_and_stores_nothing(client, sqlite_trainer):

@@ -59,7 +59,7 @@ def test_ratings_parse_from_numbers_and_names(given, expected):
     assert Rating.parse(given) is expected
 
 
-@pytest.mark.parametrize("given", [0, 5, "great", None, True, 2.5])
+@pytest.mark.parametrize("given", [0, 5, "great", None, True, 2.5, "²", "9" * 5_000])
 def test_bad_ratings_say_what_is_accepted(given):
     with pytest.raises(ValueError, match="1-4 or again/hard/good/easy"):
         Rating.parse(given)

@@ -163,7 +163,7 @@ def _columns(path: Path, rows: list[tuple[int, list[str]]], columns: list[str] |
 def _anki_columns(width: int, directives: dict[str, str]) -> list[str]:
     """Anki's export: the note's fields in order (front, back, then more), tags where it says."""
     tags_column = directives.get("tags column", "")
-    tags_at = int(tags_column) - 1 if tags_column.isdigit() else None
+    tags_at = int(tags_column) - 1 if tags_column.isascii() and tags_column.isdigit() else None
     fields = iter(("question", "answer"))
     return ["tags" if index == tags_at else next(fields, "analysis") for index in range(width)]
 
@@ -196,7 +196,7 @@ def _note(path: Path, line: int, cells: list[str], columns: list[str], html: boo
     if lang and lang not in LANGUAGES:
         return problem(f"language {lang!r} is not supported", "use 'ru' or 'en', or leave it "
                        "empty to have it detected")
-    if not difficulty.isdigit() or not 1 <= int(difficulty) <= 5:
+    if difficulty not in ("1", "2", "3", "4", "5"):
         return problem(f"difficulty {difficulty!r} is not 1..5", "use a whole number from 1 "
                        "to 5, or leave it empty")
     tags = tuple(tag for tag in TAG_SPLIT.split(" ".join(values.get("tags", []))) if tag)

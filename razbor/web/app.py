@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 1_000_000
+# A Content-Length with more digits than this is over any limit (and int() refuses 4,301).
+LONGEST_LENGTH = 12
 MAX_MESSAGE_CHARS = 300
 MAX_ECHO_CHARS = 40
 LANGUAGE_COOKIE = "razbor_lang"
@@ -85,7 +87,7 @@ class BodyLimit:
             return
         limit = self.upload_limit if scope["path"].endswith("/recordings") else self.limit
         length = dict(scope["headers"]).get(b"content-length")
-        if length and length.isdigit() and int(length) > limit:
+        if length and length.isdigit() and (len(length) > LONGEST_LENGTH or int(length) > limit):
             await self._refuse(limit, scope, receive, send)
             return
         received = 0

@@ -7,6 +7,7 @@ Ctrl+Enter on the report; app.js already records and sends answers with the keyb
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -26,6 +27,7 @@ from razbor.interview import (
 from razbor.practice import InvalidInput, NotFound
 from razbor.speech.audio import AudioRejected
 from razbor.speech.whisper import speech_installed
+from razbor.storage import MAX_ID
 from razbor.transcription import Busy
 from razbor.web.api import RowId
 from razbor.web.app import MAX_MESSAGE_CHARS, brief, language, render
@@ -33,6 +35,7 @@ from razbor.web.recordings import speech_language
 
 router = APIRouter(prefix="/interviews", include_in_schema=False)
 RATING_FIELD = "rating-"
+ROW_ID = re.compile(r"[0-9]{1,10}")
 
 
 def _interviews(request: Request) -> tuple[Interviews, int]:
@@ -148,8 +151,14 @@ def answer(request: Request, interview_id: RowId,
 def _recording_id(value: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
-        raise NotFound(f"no recording with id {value[:20]}")
+    return _row_id(value, "recording")
+
+
+def _row_id(value: str, kind: str) -> int:
+    """A row id sent as text; NotFound for anything else, "²" and a 5,000-digit number
+    included (int() refuses both, isdigit() does not)."""
+    if not ROW_ID.fullmatch(value) or not 0 < int(value) <= MAX_ID:
+        raise NotFound(f"no {kind} with id {value[:20]}")
     return int(value)
 
 
@@ -198,10 +207,7 @@ async def rate_answers(request: Request, interview_id: RowId):
     ratings = {}
     for name, value in form.multi_items():
         if name.startswith(RATING_FIELD) and isinstance(value, str) and value:
-            attempt_id = name.removeprefix(RATING_FIELD)
-            if not attempt_id.isdigit():
-                raise NotFound(f"no attempt with id {attempt_id[:20]}")
-            ratings[int(attempt_id)] = value
+            ratings[_row_id(name.removeprefix(RATING_FIELD), "attempt")] = value
     interviews, user_id = _interviews(request)
     await run_in_threadpool(interviews.rate, user_id, interview_id, ratings)
     return RedirectResponse(f"/interviews/{interview_id}/report#ratings", status_code=303)
