@@ -1,6 +1,8 @@
 """Accounts for a hosted trainer: passwords, sessions, invitations, throttling and roles."""
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +17,12 @@ from razbor.accounts import (
     password_matches,
     token_digest,
 )
+from razbor.practice import Trainer
+from razbor.scheduling import Planner, SchedulerSettings
 from razbor.storage.accounts import Accounts
 from razbor.web.app import create_app
+
+from .conftest import seed_deck
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -103,7 +109,9 @@ def test_an_invitation_expires_and_a_taken_name_leaves_it_unspent(accounts):
 
 def test_failed_logins_are_counted_per_name_and_per_address_within_the_window(accounts):
     for address in ("10.0.0.1", "10.0.0.2", "10.0.0.2"):
-        accounts.record_failure("anna", address, NOW)
+        accounts.start_login("anna", address, NOW)
+    assert accounts.recent_failures("anna", "10.0.0.2", NOW) == (3, 2)
+    accounts.forget_failure(accounts.start_login("anna", "10.0.0.2", NOW))
     assert accounts.recent_failures("anna", "10.0.0.2", NOW) == (3, 2)
     assert accounts.recent_failures("boris", "10.0.0.3", NOW) == (0, 0)
     assert accounts.recent_failures("anna", "10.0.0.2", NOW + timedelta(minutes=16)) == (0, 0)
@@ -165,6 +173,37 @@ def test_a_wrong_password_is_refused_and_repeated_guessing_is_throttled(hosted):
     assert "set-cookie" not in throttled.headers
 
 
+@pytest.fixture
+def hosted_on_each_database(store, clock):
+    accounts = Accounts(store)
+    accounts.add_user("anna", hash_password(PASSWORD), "member", NOW)
+    trainer = Trainer(seed_deck(), store, Planner(SchedulerSettings(fuzz=False)), clock=clock)
+    return create_app(trainer, accounts=accounts)
+
+
+def test_guesses_sent_at_once_are_throttled_like_guesses_sent_in_turn(hosted_on_each_database):
+    guesses = 3 * MAX_FAILURES_PER_NAME
+    start = threading.Barrier(guesses)
+
+    def guess(number: int) -> int:
+        with client_of(hosted_on_each_database) as client:
+            start.wait()
+            return sign_in(client, "anna", f"wrong password {number}").status_code
+
+    with ThreadPoolExecutor(guesses) as pool:
+        statuses = sorted(pool.map(guess, range(guesses)))
+    assert statuses == [401] * MAX_FAILURES_PER_NAME + [429] * (guesses - MAX_FAILURES_PER_NAME)
+
+
+def test_right_logins_count_no_failure_and_impossible_names_are_wrong_logins(
+        hosted_on_each_database):
+    client = client_of(hosted_on_each_database)
+    for _ in range(MAX_FAILURES_PER_NAME + 1):
+        assert sign_in(client, "anna").status_code == 303
+    for impossible in ("an\x00na", "a" * 200, "анна"):
+        assert sign_in(client, impossible).status_code == 401
+
+
 def test_the_login_form_only_redirects_within_the_site(hosted):
     app, _ = hosted
     client = client_of(app)
@@ -212,6 +251,9 @@ def test_an_admin_invites_a_member_who_joins_by_the_link_and_is_not_an_admin(hos
     assert joined.status_code == 303 and newcomer.get("/").status_code == 200
     assert newcomer.get("/admin").status_code == 403
     assert client_of(app).get(path).status_code == 404, "the link works once"
+    spent = client_of(app).post(path, data={"name": "carl", "password": PASSWORD,
+                                            "repeat": PASSWORD})
+    assert spent.status_code == 404 and "carl" not in admin.get("/admin").text
     assert "boris" in admin.get("/admin").text
 
 
@@ -225,6 +267,7 @@ def test_an_admin_deactivates_a_member_whose_session_stops_at_once(hosted):
     assert sign_in(client_of(app), "anna").status_code == 401
     assert admin.post("/admin/users/admin/active", data={"active": "off"}).status_code == 400
     assert admin.post("/admin/users/nobody/active", data={"active": "off"}).status_code == 404
+    assert admin.post("/admin/users/an%00na/active", data={"active": "off"}).status_code == 404
 
 
 def test_the_admin_page_shows_what_the_team_misses_most(hosted, sqlite_trainer):

@@ -20,6 +20,7 @@ from razbor.accounts import (
     SESSION_LIFETIME,
     AccountError,
     User,
+    throttled,
     window_start,
 )
 from razbor.storage.store import Store
@@ -33,6 +34,8 @@ from razbor.storage.tables import (
     users,
 )
 
+# The advisory lock logins take in turn on PostgreSQL while they count and record a failure.
+LOGIN_LOCK_KEY = 7_370_214_553
 USER_COLUMNS = (users.c.id, users.c.name, users.c.role, users.c.active)
 # Every signed-in request runs this, so it is built once, its values bound: building the select
 # and its cache key again on each request cost as much as the round trip itself.
@@ -177,23 +180,43 @@ class Accounts:
 
     # throttling
 
-    def record_failure(self, name: str, address: str, now: datetime) -> None:
+    def start_login(self, name: str, address: str, now: datetime) -> int | None:
+        """Count a login as failed before its password is checked, unless throttled (None):
+        the failure row's id, which forget_failure removes when the password proves right.
+
+        Counting and recording are one transaction that logins take in turn (SQLite's write
+        lock; an advisory lock on PostgreSQL): checked first and recorded after the slow hash,
+        a burst of simultaneous guesses was all let through before the first one counted."""
         with self.store.writing() as db:
+            if db.dialect.name == "postgresql":
+                db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": LOGIN_LOCK_KEY})
             db.execute(login_failures.delete().where(
                 login_failures.c.failed_at < window_start(now)))
-            db.execute(login_failures.insert().values(name=name[:100], address=address[:64],
-                                                      failed_at=now))
+            if throttled(*self._recent_failures(db, name, address, now)):
+                return None
+            return db.execute(login_failures.insert().values(
+                name=name[:100], address=address[:64], failed_at=now)).inserted_primary_key[0]
+
+    def forget_failure(self, failure_id: int) -> None:
+        """Remove a failure start_login counted, for a login whose password was right."""
+        with self.store.writing() as db:
+            db.execute(login_failures.delete().where(login_failures.c.id == failure_id))
 
     def recent_failures(self, name: str, address: str, now: datetime) -> tuple[int, int]:
         """Failed logins in the throttling window: for this name, and from this address."""
+        with self.store.engine.connect() as db:
+            return self._recent_failures(db, name, address, now)
+
+    @staticmethod
+    def _recent_failures(db: Connection, name: str, address: str, now: datetime
+                         ) -> tuple[int, int]:
         since = window_start(now)
         count = sa.select(sa.func.count()).select_from(login_failures)
-        with self.store.engine.connect() as db:
-            by_name = db.execute(count.where(login_failures.c.name == name[:100],
-                                             login_failures.c.failed_at >= since)).scalar_one()
-            by_address = db.execute(count.where(login_failures.c.address == address[:64],
-                                                login_failures.c.failed_at >= since)
-                                    ).scalar_one()
+        by_name = db.execute(count.where(login_failures.c.name == name[:100],
+                                         login_failures.c.failed_at >= since)).scalar_one()
+        by_address = db.execute(count.where(login_failures.c.address == address[:64],
+                                            login_failures.c.failed_at >= since)).scalar_one()
         return by_name, by_address
 
     # invitations

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from razbor.accounts import AccountError, User, check_role, new_token, token_digest
+from razbor.accounts import AccountError, User, check_name, check_role, new_token, token_digest
 from razbor.web.app import render
 from razbor.web.auth import admin
 
@@ -48,7 +48,7 @@ def set_active(request: Request, user: Admin, name: str,
     if name == user.name and active != "on":
         return _page(request, error="you cannot switch off your own account", status_code=400)
     try:
-        request.app.state.accounts.set_active(name, active == "on")
+        request.app.state.accounts.set_active(check_name(name), active == "on")
     except AccountError as error:
         return _page(request, error=str(error), status_code=404)
     return RedirectResponse("/admin", status_code=303)

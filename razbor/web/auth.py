@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from razbor.accounts import (
+    NAME_PATTERN,
     SESSION_LIFETIME,
     AccountError,
     User,
@@ -26,7 +27,6 @@ from razbor.accounts import (
     hash_password,
     new_token,
     password_matches,
-    throttled,
     token_digest,
 )
 from razbor.web.app import language, render
@@ -154,16 +154,18 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
           password: Annotated[str, Form(max_length=2000)] = "",
           next: Annotated[str, Form(max_length=2000)] = "/"):
     accounts = request.app.state.accounts
-    now, address = _now(), _address(request)
-    if throttled(*accounts.recent_failures(name, address, now)):
+    # A name no account can have ("bo\0b") is not looked up, and its failures count together.
+    account_name = name if NAME_PATTERN.fullmatch(name) else ""
+    failure = accounts.start_login(account_name, _address(request), _now())
+    if failure is None:
         return render(request, "login.html", {
             "next": _safe_next(next), "name": name, "error": "too_many_failures"},
             status_code=429)
-    user, stored_hash = accounts.credentials(name)
+    user, stored_hash = accounts.credentials(account_name) if account_name else (None, None)
     if user is None or not user.active or not password_matches(stored_hash, password):
-        accounts.record_failure(name, address, now)
         return render(request, "login.html", {
             "next": _safe_next(next), "name": name, "error": "wrong_login"}, status_code=401)
+    accounts.forget_failure(failure)
     return _start_session(request, user, next)
 
 
@@ -220,6 +222,11 @@ def join(request: Request, token: str, name: Annotated[str, Form(max_length=200)
          password: Annotated[str, Form(max_length=2000)] = "",
          repeat: Annotated[str, Form(max_length=2000)] = ""):
     accounts = request.app.state.accounts
+    if not accounts.invitation_open(token_digest(token), _now()):
+        # Refused before the password is hashed: a made-up link must not cost 64 MiB and
+        # a sixth of a second of work.
+        message = translator(language(request))("invitation_closed")
+        return render(request, "error.html", {"message": message}, status_code=404)
     try:
         check_name(name)
         if password != repeat:
