@@ -5,6 +5,7 @@ The web and terminal front ends call these and nothing deeper, so both behave th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -77,6 +78,7 @@ class Trainer:
         self.versions = store.sync_deck(deck, clock())
         self._planners: dict[int, Planner] = {}
         self._plans: dict[int, tuple[tuple, Readiness]] = {}
+        self._plans_lock = threading.Lock()
 
     def _now(self, now: datetime | None) -> datetime:
         return require_utc(now or self.clock())
@@ -183,9 +185,10 @@ class Trainer:
                         scope.new_card_ids(self.store, user_id, target.topics), now,
                         target.day, self.planner_for(user_id),
                         self.store.introduced_since(user_id, _start_of_day(now)))
-        if user_id not in self._plans and len(self._plans) >= MAX_KEPT_PLANS:
-            del self._plans[next(iter(self._plans))]
-        self._plans[user_id] = (key, plan)
+        with self._plans_lock:  # requests of many users evict at once
+            if user_id not in self._plans and len(self._plans) >= MAX_KEPT_PLANS:
+                self._plans.pop(next(iter(self._plans)), None)
+            self._plans[user_id] = (key, plan)
         return plan
 
     def topic_counts(self, user_id: int, now: datetime | None = None) -> list[TopicCounts]:

@@ -244,7 +244,9 @@ def test_bad_uploads_are_refused_and_nothing_is_kept(service, content, status, m
     with TestClient(create_app(service.trainer, speech=service)) as client:
         response = client.post("/api/cards/batchnorm/recordings",
                                files={"audio": ("x.webm", content, "audio/webm")})
-    assert response.status_code == status and message in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert response.status_code == status and message in detail
+    assert str(service.audio_dir) not in detail and ".upload" not in detail
     assert list(service.audio_dir.iterdir()) == []
     assert service.store.recordings_with_status("queued", "running", "done") == []
 

@@ -49,7 +49,9 @@ def probe(path: Path, max_seconds: float) -> AudioInfo:
     try:
         container = av.open(str(path))
     except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as error:
-        raise AudioRejected(f"not an audio file: {error}", 415) from error
+        # FFmpeg's reason, not its message: that names the server's file.
+        reason = error.strerror if isinstance(error, av.error.FFmpegError) else "not decodable"
+        raise AudioRejected(f"not an audio file: {reason}", 415) from error
     with container:
         streams = [s for s in container.streams if s.type == "audio"]
         if not streams:
