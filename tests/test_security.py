@@ -134,6 +134,19 @@ def test_every_response_carries_the_security_headers(client, method, path, statu
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert "microphone=(self)" in response.headers["permissions-policy"]
+    private = not path.startswith("/static/")
+    assert (response.headers.get("cache-control") == "no-store") == private
+    assert "strict-transport-security" not in response.headers, "not over plain HTTP"
+
+
+def test_over_tls_browsers_are_told_to_stay_on_tls_and_static_files_may_be_cached(
+        sqlite_trainer):
+    with TestClient(create_app(sqlite_trainer), base_url="https://testserver") as client:
+        page = client.get("/")
+        style = client.get("/static/style.css")
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    assert page.headers["cache-control"] == "no-store"
+    assert style.status_code == 200 and "cache-control" not in style.headers
 
 
 def test_a_crash_and_a_refusal_carry_the_headers_too(sqlite_trainer):

@@ -31,6 +31,12 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "microphone=(self), camera=(), geolocation=(), payment=(), usb=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Pages and answers hold a user's attempts, so no cache (a shared proxy's, a browser's on a
+# shared machine) keeps them; the static files may be cached as usual.
+PRIVATE_RESPONSE = ("Cache-Control", "no-store")
+STATIC_PREFIX = "/static/"
+# Over TLS, the browser is told to come back only over TLS for a year.
+STRICT_TRANSPORT = ("Strict-Transport-Security", "max-age=31536000")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
@@ -89,7 +95,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in _headers_for(scope):
                     headers.setdefault(name, value)
             await send(message)
 
@@ -100,6 +106,16 @@ class SecurityHeaders:
                 await PlainTextResponse("Internal Server Error", status_code=500)(
                     scope, receive, send_with_headers)
             raise
+
+
+def _headers_for(scope: Scope) -> list[tuple[str, str]]:
+    """The security headers of a response to this request."""
+    chosen = list(SECURITY_HEADERS.items())
+    if not scope["path"].startswith(STATIC_PREFIX):
+        chosen.append(PRIVATE_RESPONSE)
+    if scope.get("scheme") == "https":
+        chosen.append(STRICT_TRANSPORT)
+    return chosen
 
 
 class CrossOriginGuard:
