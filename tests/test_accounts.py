@@ -232,6 +232,18 @@ def test_a_member_changes_their_password_and_keeps_only_this_session(hosted):
     assert sign_in(client_of(app), "anna", "x" * 12).status_code == 303
 
 
+def test_guessing_the_current_password_is_throttled_like_signing_in(hosted):
+    app, _ = hosted
+    client = client_of(app)
+    sign_in(client, "anna")
+    guess = {"current": "a wrong guess", "new": "y" * 12, "repeat": "y" * 12}
+    for _ in range(MAX_FAILURES_PER_NAME):
+        assert client.post("/account/password", data=guess).status_code == 400
+    refused = client.post("/account/password", data={**guess, "current": PASSWORD})
+    assert refused.status_code == 429 and "15" in refused.text
+    assert sign_in(client_of(app), "anna").status_code == 429
+
+
 def test_an_admin_invites_a_member_who_joins_by_the_link_and_is_not_an_admin(hosted):
     app, _ = hosted
     admin = client_of(app)

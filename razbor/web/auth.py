@@ -193,9 +193,16 @@ def change_password(request: Request, current: Annotated[str, Form(max_length=20
                     repeat: Annotated[str, Form(max_length=2000)] = ""):
     user = session_user(request)
     accounts = request.app.state.accounts
+    # Guessing the current password here counts against the same limit as signing in: a
+    # session left open must not become an unlimited way to learn the password.
+    failure = accounts.start_login(user.name, _address(request), _now())
+    if failure is None:
+        return render(request, "password.html", {"error": "too_many_failures", "done": False},
+                      status_code=429)
     if not password_matches(accounts.password_hash(user.id), current):
         return render(request, "password.html", {"error": "wrong_password", "done": False},
                       status_code=400)
+    accounts.forget_failure(failure)
     try:
         if new != repeat:
             raise AccountError("the two new passwords differ")
