@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from razbor.cli import main
+from razbor.speech.audio import AudioRejected, probe
 from razbor.speech.delivery import delivery_report
 from razbor.speech.transcript import Transcript, Word
 from razbor.speech.whisper import (
@@ -265,6 +266,44 @@ def test_too_long_and_too_large_recordings_are_refused(service, clips):
                               files={"audio": ("a.wav", b"x", "audio/wav")})
         assert unknown.status_code == 404
     assert list(service.audio_dir.iterdir()) == []
+
+
+class WriteOnly:
+    """A file that can only be appended to, as a browser's MediaRecorder stream is: a WebM
+    written to it states no duration."""
+
+    def __init__(self):
+        self.written = bytearray()
+
+    def write(self, data) -> int:
+        self.written += bytes(data)
+        return len(data)
+
+
+def webm_without_duration(seconds: int) -> bytes:
+    import av
+    import numpy as np
+
+    sink = WriteOnly()
+    with av.open(sink, "w", format="webm") as output:
+        stream = output.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        for start in range(0, seconds * 48000, 960):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 960), dtype=np.float32),
+                                               format="flt", layout="mono")
+            frame.sample_rate, frame.pts = 48000, start
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return bytes(sink.written)
+
+
+def test_a_recording_without_a_stated_duration_is_measured_only_up_to_the_limit(tmp_path):
+    path = tmp_path / "streamed.webm"
+    path.write_bytes(webm_without_duration(30))
+    assert probe(path, max_seconds=60).duration == pytest.approx(30, abs=0.1)
+    with pytest.raises(AudioRejected, match="longer than the limit of 2 s") as refused:
+        probe(path, max_seconds=2)
+    assert refused.value.status == 413
 
 
 def test_uploads_wait_in_line_one_transcription_at_a_time(service, clips):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,16 +60,21 @@ def probe(path: Path, max_seconds: float) -> AudioInfo:
         stream = streams[0]
         if stream.codec_context is None or not stream.codec_context.name:
             raise AudioRejected("unsupported audio codec", 415)
-        duration = _duration(container, stream)
+        duration = _duration(container, stream, max_seconds)
     if duration <= 0.05:
         raise AudioRejected("the recording is empty")
+    if duration == math.inf:
+        raise AudioRejected(f"the recording is longer than the limit of {max_seconds:.0f} s",
+                            413)
     if duration > max_seconds:
         raise AudioRejected(f"the recording is {duration:.0f} s long; the limit is "
                             f"{max_seconds:.0f} s", 413)
     return AudioInfo(round(duration, 2), stream.codec_context.name, container.format.name)
 
 
-def _duration(container, stream) -> float:
+def _duration(container, stream, max_seconds: float) -> float:
+    """The stated duration, or the decoded one; infinity once decoding passes max_seconds: a
+    recording over the limit is refused as soon as that is known, not after all of it."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:
@@ -78,6 +84,8 @@ def _duration(container, stream) -> float:
     try:
         for frame in container.decode(stream):
             seconds = max(seconds, float(frame.time or 0) + frame.samples / frame.sample_rate)
+            if seconds > max_seconds:
+                return math.inf
     except Exception as error:  # a broken stream is a bad upload, not a server error
         raise AudioRejected(f"the audio cannot be decoded: {error}", 415) from error
     return seconds
