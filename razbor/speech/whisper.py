@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -106,8 +107,13 @@ class WhisperTranscriber:
         # Leave a core to the web server, so rating stays fast while a transcription runs.
         self.threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self._model = None
+        self._loading = threading.Lock()
 
     def _load(self):
+        with self._loading:  # jobs starting together load one model, not one each
+            return self._loaded()
+
+    def _loaded(self):
         if self._model is None:
             if not speech_installed():
                 raise SpeechUnavailable("speech is not installed: pip install 'razbor[speech]'")
