@@ -90,6 +90,28 @@ def latency(grade) -> None:
               f"{p99 / TARGET_P99_MS:12.3f}{statistics.median(cpu):12.2f}")
 
 
+# Attempts at the length limit shaped to find work that grows faster than the text: one
+# unpunctuated run, a run of separators before a doubt, doubts, negators, warnings, and one
+# short sentence repeated. Each took from 10 s to days before it was made linear.
+HOSTILE_SHAPES = {
+    "one run of words": "слово " * 8000,
+    "separators, then a doubt": "Мы считаем MinHash" + " " * 40_000 + "вот не уверен, что так",
+    "doubt after doubt": "не уверен " * 4000,
+    "negator after negator": "не " * 8000,
+    "warning after warning": "ошибка думать что " * 2500,
+    "a sentence repeated": "Батчнорм не считает. " * 2400,
+}
+
+
+def worst_cases(grade) -> None:
+    card = load_deck().get("batchnorm")
+    print(f"\n{'hostile attempt at the length limit':36}{'chars':>8}{'seconds':>9}")
+    for shape, text in HOSTILE_SHAPES.items():
+        start = time.perf_counter()
+        grade(card, text)
+        print(f"{shape:36}{len(text):>8}{time.perf_counter() - start:9.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=BACKENDS, default="semantic")
@@ -110,6 +132,7 @@ def main() -> None:
     print("\nDEVELOPMENT (tuned on: development figures)")
     quality(development, grade)
     latency(grade)
+    worst_cases(grade)
 
 
 if __name__ == "__main__":

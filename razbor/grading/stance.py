@@ -10,7 +10,9 @@ credit a key point or a mistake.
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 
@@ -162,32 +164,45 @@ def units(text: str) -> list[Unit]:
     считать AUC по меткам: кривая выродится в точку") and asserts its own content.
     """
     negated = negated_words(text)
+    negated_at = [at for at, _ in negated]
     found = [(sentence.start, sentence.end) for sentence in sentences(text)]
     marked: dict[tuple[int, int], Unit] = {}
     for start, end in found:
-        doubts = list(DOUBT.finditer(text, start, end))
-        sentence = _unit(text, start, end, alone=len(found) == 1)
-        marked[(start, end)] = replace(sentence, asserts=sentence.asserts and not doubts)
-        clauses = _clauses(text, start, end) + _outside_doubt(text, doubts, start, end)
-        for clause_start, clause_end in clauses + _windows(text, start, end):
-            clause = _unit(text, clause_start, clause_end)
-            marked[(clause_start, clause_end)] = replace(
-                clause, asserts=(clause.asserts and sentence.asserts
-                                 and not _doubted(text, doubts, clause_start, clause_end)),
-                dismisses=clause.dismisses or (sentence.dismisses
-                                               and text[clause_start - 1] != ":"),
-                warns=clause.warns or _warned(text, start, end, clause_end),
-                advises=clause.advises or bool(ADVICE.search(text, start, clause_end)),
-                needs=clause.needs or sentence.needs,
-                negative_sentence=sentence.negated and not CONTRASTED.search(sentence.text))
+        marked.update(_sentence_units(text, start, end, alone=len(found) == 1))
     for first, second in pairwise(found):
         if len(text[first[0]:second[1]].split()) <= PAIR_WORDS:
             pair = _unit(text, first[0], second[1])
             marked.setdefault((first[0], second[1]), replace(
                 pair, asserts=pair.asserts and marked[first].asserts and marked[second].asserts))
-    return [replace(unit, negated_stems=frozenset(stem for at, stem in negated
-                                                  if unit.start <= at < unit.end))
+    return [replace(unit, negated_stems=frozenset(
+                stem for _, stem in negated[bisect_left(negated_at, unit.start):
+                                            bisect_left(negated_at, unit.end)]))
             for unit in (marked[key] for key in sorted(marked))]
+
+
+def _sentence_units(text: str, start: int, end: int, alone: bool
+                    ) -> dict[tuple[int, int], Unit]:
+    """A sentence and its clauses or windows, marked. What the clauses inherit from the
+    sentence is found once, so a long run of speech costs time in proportion to its length."""
+    doubts = list(DOUBT.finditer(text, start, end))
+    doubted = _Doubts.of(text, doubts, end)
+    sentence = _unit(text, start, end, alone=alone)
+    warned_from = _warning_reach(text, start, end)
+    advice = ADVICE.search(text, start, end)
+    negative_sentence = sentence.negated and not CONTRASTED.search(sentence.text)
+    marked = {(start, end): replace(sentence, asserts=sentence.asserts and not doubts)}
+    clauses = _clauses(text, start, end) + _outside_doubt(text, doubts, start, end)
+    for clause_start, clause_end in clauses + _windows(text, start, end):
+        clause = _unit(text, clause_start, clause_end)
+        marked[(clause_start, clause_end)] = replace(
+            clause, asserts=(clause.asserts and sentence.asserts
+                             and not doubted.over(clause_start, clause_end)),
+            dismisses=clause.dismisses or (sentence.dismisses and text[clause_start - 1] != ":"),
+            warns=clause.warns or (warned_from is not None and warned_from <= clause_end),
+            advises=clause.advises or (advice is not None and advice.end() <= clause_end),
+            needs=clause.needs or sentence.needs,
+            negative_sentence=negative_sentence)
+    return marked
 
 
 def _outside_doubt(text: str, doubts: list[re.Match], start: int,
@@ -222,21 +237,42 @@ def _strip_separators(stretch: str) -> str:
     return stripped
 
 
-def _doubted(text: str, doubts: list[re.Match], start: int, end: int) -> bool:
-    """Whether a stretch of a sentence lies under one of its doubt frames: the frame is inside
-    it, or before it with no contrast or strong break between them."""
-    return any(doubt.start() < end and (doubt.start() >= start or
-                                        not DOUBT_LIFTED.search(text, doubt.end(), start))
-               for doubt in doubts)
+@dataclass(frozen=True)
+class _Doubts:
+    """A sentence's doubt frames, each with how far it reaches: up to the first contrast or
+    strong break after it that lifts it (to the sentence's end if none does)."""
+
+    starts: list[int]
+    # The farthest reach of the frames up to each one, in order.
+    reaches: list[float]
+
+    @classmethod
+    def of(cls, text: str, doubts: list[re.Match], end: int) -> _Doubts:
+        lifts = list(DOUBT_LIFTED.finditer(text, doubts[0].end(), end)) if doubts else []
+        lift_starts = [lift.start() for lift in lifts]
+        reaches, farthest = [], -math.inf
+        for doubt in doubts:
+            after = bisect_left(lift_starts, doubt.end())
+            farthest = max(farthest, lifts[after].end() if after < len(lifts) else math.inf)
+            reaches.append(farthest)
+        return cls([doubt.start() for doubt in doubts], reaches)
+
+    def over(self, start: int, end: int) -> bool:
+        """Whether the stretch lies under a frame: one inside it, or one before it that
+        reaches past its start."""
+        before = bisect_left(self.starts, start)
+        inside = before < len(self.starts) and self.starts[before] < end
+        return inside or (before > 0 and self.reaches[before - 1] > start)
 
 
 def negated_words(text: str) -> list[tuple[int, str]]:
     """(offset, stem) of the words a negator directly governs: the two after it ("do not
     use running …", "не берём среднее") in its own sentence or line."""
     found = []
+    ends = [end.start() for end in SENTENCE_END.finditer(text)] + [len(text)]
     for negator in NEGATOR.finditer(text):
-        end = SENTENCE_END.search(text, negator.end())
-        following = WORD.finditer(text, negator.end(), end.start() if end else len(text))
+        end = ends[bisect_left(ends, negator.end())]
+        following = WORD.finditer(text, negator.end(), end)
         for word in islice(following, NEGATED_WORDS):
             found.append((word.start(), stem(word.group().lower())))
     return found
@@ -278,16 +314,25 @@ def _unit(text: str, start: int, end: int, alone: bool = False) -> Unit:
                or (len(body.split()) <= 1 and not alone))
     needs = bool(NEEDED.search(body)) and not NEGATIVE.search(body)
     return Unit(body, start, end, asserts=not (question or listing),
-                dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end, end),
+                dismisses=bool(DISMISSAL.search(body)), warns=_warned(text, start, end),
                 negated=bool(NEGATIVE.search(body)), exclusive=bool(EXCLUSIVE.search(body)),
                 advises=bool(ADVICE.search(body)), needs=needs)
 
 
-def _warned(text: str, start: int, end: int, until: int) -> bool:
-    """Whether a warning judges the stretch of text[start:end] that ends at `until`: a warning
-    word anywhere in it, or a warning verb before that end."""
+def _warned(text: str, start: int, end: int) -> bool:
+    """Whether a warning judges text[start:end]: a warning word or a warning verb in it."""
+    return _warning_reach(text, start, end) is not None
+
+
+def _warning_reach(text: str, start: int, end: int) -> int | None:
+    """Where the stretches of text[start:end] that a warning judges may end: anywhere (its
+    start) for a warning word in it, from the end of its first warning verb for a verb that
+    warns about what follows, None if there is no warning."""
     body = ERROR_QUANTITY.sub(lambda found: " " * len(found.group()), text[start:end])
-    return bool(WARNING.search(body) or WARNING_AHEAD.search(body, 0, until - start))
+    if WARNING.search(body):
+        return start
+    ahead = WARNING_AHEAD.search(body)
+    return start + ahead.end() if ahead else None
 
 
 def _is_term_list(body: str) -> bool:
