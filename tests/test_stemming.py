@@ -4,8 +4,10 @@ import sys
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from razbor.grading.text import stem
+from razbor.grading.text import Sentence, Token, stem, stems_match
 from razbor.stemming import snowball_stem
 
 WORDS = ("переобучение", "градиентами", "нормализующих", "распределённого", "накопила",
@@ -59,3 +61,13 @@ def test_the_graders_stems_are_the_same_whatever_thread_asks_first(threads_switc
     seen = stems_on_threads(stem)
     stem.cache_clear()
     assert all(each == {word: stem(word) for word in WORDS} for each in seen)
+
+
+stems = st.text(alphabet="абвгдеabcde", min_size=1, max_size=9)
+
+
+@given(said=st.lists(stems, min_size=1, max_size=8), wanted=stems)
+def test_a_sentence_finds_a_stem_by_lookup_exactly_as_by_comparing_each_word(said, wanted):
+    sentence = Sentence(tuple(Token(found, at, at + 1, 0, False)
+                              for at, found in enumerate(said)), 0, len(said))
+    assert sentence.has_stem(wanted) == any(stems_match(wanted, found) for found in said)

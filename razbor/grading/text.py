@@ -104,11 +104,25 @@ class Sentence:
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def has_stem(self, wanted: str) -> bool:
-        """Whether any token matches the stem: a cheap test before scanning for a phrase."""
-        key = ("stem", wanted)
-        if key not in self.cache:
-            self.cache[key] = any(stems_match(wanted, token.stem) for token in self.tokens)
-        return self.cache[key]
+        """Whether any token matches the stem (stems_match): a cheap test before scanning for
+        a phrase, made for every phrase of the lexicon, so it looks stems up rather than
+        comparing them: the wanted stem among the tokens' stems and their specific
+        prefixes, or a specific prefix of it among the tokens' stems."""
+        found = self.cache.get(wanted)
+        if found is None:
+            stems, prefixes = self._stem_index()
+            found = self.cache[wanted] = (
+                wanted in stems or wanted in prefixes
+                or any(prefix in stems for prefix in _specific_prefixes(wanted)))
+        return found
+
+    def _stem_index(self) -> tuple[frozenset[str], frozenset[str]]:
+        index = self.cache.get("stem index")
+        if index is None:
+            stems = frozenset(token.stem for token in self.tokens)
+            index = self.cache["stem index"] = (stems, frozenset(
+                prefix for found in stems for prefix in _specific_prefixes(found)))
+        return index
 
     def is_keyword_list(self) -> bool:
         """A comma list of bare terms ("mean, variance, gamma, beta") states no idea. Items
@@ -208,6 +222,15 @@ def phrase_stems(phrase: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=262144)
+def _specific_prefixes(stem: str) -> list[str]:
+    """The stems one or two letters shorter that stems_match still lets match this one."""
+    return [stem[:-cut] for cut in (1, 2) if len(stem) - cut >= _least_prefix(stem[:-cut])]
+
+
+def _least_prefix(shorter: str) -> int:
+    return 4 if CYRILLIC.match(shorter) else 5
+
+
 def stems_match(pattern: str, found: str) -> bool:
     """Equal stems, or one a prefix of the other when both are long enough to be specific.
 
@@ -217,5 +240,5 @@ def stems_match(pattern: str, found: str) -> bool:
     if pattern == found:
         return True
     shorter, longer = sorted((pattern, found), key=len)
-    least = 4 if CYRILLIC.match(shorter) else 5
-    return len(shorter) >= least and longer.startswith(shorter) and len(longer) - len(shorter) <= 2
+    return (len(shorter) >= _least_prefix(shorter) and longer.startswith(shorter)
+            and len(longer) - len(shorter) <= 2)
