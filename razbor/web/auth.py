@@ -217,11 +217,14 @@ def change_password(request: Request, current: Annotated[str, Form(max_length=20
 
 @router.get("/join/{token}")
 def join_form(request: Request, token: str):
-    accounts = request.app.state.accounts
-    if not accounts.invitation_open(token_digest(token), _now()):
-        message = translator(language(request))("invitation_closed")
-        return render(request, "error.html", {"message": message}, status_code=404)
+    if not request.app.state.accounts.invitation_open(token_digest(token), _now()):
+        return _invitation_closed(request)
     return render(request, "join.html", {"token": token, "error": "", "name": ""})
+
+
+def _invitation_closed(request: Request):
+    message = translator(language(request))("invitation_closed")
+    return render(request, "error.html", {"message": message}, status_code=404)
 
 
 @router.post("/join/{token}")
@@ -232,8 +235,7 @@ def join(request: Request, token: str, name: Annotated[str, Form(max_length=200)
     if not accounts.invitation_open(token_digest(token), _now()):
         # Refused before the password is hashed: a made-up link must not cost 64 MiB and
         # a sixth of a second of work.
-        message = translator(language(request))("invitation_closed")
-        return render(request, "error.html", {"message": message}, status_code=404)
+        return _invitation_closed(request)
     try:
         check_name(name)
         if password != repeat:
