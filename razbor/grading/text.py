@@ -221,16 +221,17 @@ def phrase_stems(phrase: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in words if word not in STOPWORDS)
 
 
-@lru_cache(maxsize=262144)
-def _specific_prefixes(stem: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _specific_prefixes(stem: str) -> tuple[str, ...]:
     """The stems one or two letters shorter that stems_match still lets match this one."""
-    return [stem[:-cut] for cut in (1, 2) if len(stem) - cut >= _least_prefix(stem[:-cut])]
+    return tuple(stem[:-cut] for cut in (1, 2) if len(stem) - cut >= _least_prefix(stem[:-cut]))
 
 
 def _least_prefix(shorter: str) -> int:
     return 4 if CYRILLIC.match(shorter) else 5
 
 
+@lru_cache(maxsize=262144)
 def stems_match(pattern: str, found: str) -> bool:
     """Equal stems, or one a prefix of the other when both are long enough to be specific.
 
