@@ -3,7 +3,9 @@
 Uploads are checked and stored before they are queued. By default a fixed number of threads
 (one) in the server transcribes them in order, so several uploads wait in line instead of
 loading several models into memory at once; jobs live in the database, so a restarted server
-picks up what was queued or interrupted. A hosted trainer hands them to a job queue instead
+picks up what was queued or interrupted: at start, and while it runs, each process queues again
+the recordings whose process stopped beating (a replaced process among `--workers N` leaves the
+others' running recordings to them). A hosted trainer hands them to a job queue instead
 (razbor.jobs), and `razbor worker` processes call `run`.
 """
 
@@ -16,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -41,6 +43,10 @@ SPEECH_CHOICES = ("auto", *SPEECH_LANGUAGES)
 EXPECTED_WEIGHT = 0.5
 # Beside each stored recording: the speaker's preferences, for whichever process transcribes it.
 PREFERENCES_SUFFIX = ".speech.json"
+# A process marks the recordings it is transcribing this often; one silent for STALLED_AFTER
+# seconds belongs to a process that died, and the next process to look takes it over.
+BEAT_SECONDS = 5.0
+STALLED_AFTER_SECONDS = 30.0
 
 
 class Transcriber(Protocol):
@@ -76,7 +82,8 @@ class Busy(InvalidInput):
 class TranscriptionService:
     def __init__(self, trainer: Trainer, transcriber: Transcriber, audio_dir: Path,
                  max_seconds: float = 300, max_bytes: int = 20_000_000, language: str = "auto",
-                 max_waiting: int = 8, workers: int = 1, queue: JobQueue | None = None):
+                 max_waiting: int = 8, workers: int = 1, queue: JobQueue | None = None,
+                 beat_every: float = BEAT_SECONDS, stalled_after: float = STALLED_AFTER_SECONDS):
         self.trainer = trainer
         self.store = trainer.store
         self.transcriber = transcriber
@@ -87,34 +94,47 @@ class TranscriptionService:
         self.max_waiting = max_waiting
         self.workers = workers
         self.queue = queue
+        self.beat_every = beat_every
+        self.stalled_after = stalled_after
         self._jobs: SimpleQueue[int | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._running: set[int] = set()
+        self._running_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._heartbeat: threading.Thread | None = None
         self._vocabularies: dict[str, Vocabulary] = {}
 
     def start(self) -> None:
-        """Start the threads and requeue what a previous run left unfinished; with a job
-        queue, only connect to it (its workers do the rest)."""
+        """Start the threads and take up what is queued or what a dead process left
+        running; with a job queue, only connect to it (its workers do the rest)."""
         self.audio_dir.mkdir(parents=True, exist_ok=True)
         if self.queue is not None:
             self.queue.open()
             return
-        for recording_id in self.store.recordings_with_status("running", "queued"):
-            self.store.update_recording(recording_id, status="queued", progress=0.0)
+        if self._heartbeat is not None:
+            return
+        self._stopping.clear()
+        self.store.requeue_stalled_recordings(_now() - timedelta(seconds=self.stalled_after))
+        for recording_id in self.store.recordings_with_status("queued"):
             self._jobs.put(recording_id)
-        for number in range(self.workers):
-            thread = threading.Thread(target=self._work, name=f"transcribe-{number}",
-                                      daemon=True)
+        workers = [threading.Thread(target=self._work, name=f"transcribe-{number}", daemon=True)
+                   for number in range(self.workers)]
+        self._heartbeat = threading.Thread(target=self._beat, name="transcription-heartbeat",
+                                           daemon=True)
+        for thread in (*workers, self._heartbeat):
             thread.start()
-            self._threads.append(thread)
+        self._threads.extend(workers)
 
     def stop(self) -> None:
         if self.queue is not None:
             self.queue.close()
+        self._stopping.set()
         for _ in self._threads:
             self._jobs.put(None)
-        for thread in self._threads:
+        for thread in self._threads + ([self._heartbeat] if self._heartbeat else []):
             thread.join(timeout=30)
         self._threads.clear()
+        self._heartbeat = None
 
     def submit(self, user_id: int, card_id: str, upload: BinaryIO, language: str | None = None,
                interface: str | None = None) -> RecordingRecord:
@@ -173,6 +193,23 @@ class TranscriptionService:
         while (recording_id := self._jobs.get()) is not None:
             self.run(recording_id)
 
+    def _beat(self) -> None:
+        """Mark this process's running recordings alive, and take up those of dead ones."""
+        while not self._stopping.wait(self.beat_every):
+            try:
+                with self._running_lock:
+                    running = list(self._running)
+                now = _now()
+                self.store.beat_recordings(running, now)
+                stalled = self.store.requeue_stalled_recordings(
+                    now - timedelta(seconds=self.stalled_after))
+            except Exception:  # the database may be away for a moment; the next beat retries
+                log.exception("the transcription heartbeat failed")
+                continue
+            for recording_id in stalled:
+                log.warning("recording %s stalled on a dead process: queued again", recording_id)
+                self._jobs.put(recording_id)
+
     def run(self, recording_id: int, take_over: bool = False) -> None:
         """Transcribe one recording unless another process has it or it is finished; a
         failure is reported on the recording.
@@ -180,15 +217,20 @@ class TranscriptionService:
         take_over lets a job queue's retry of a job whose worker died resume a recording
         left 'running'; the threads only ever take a queued one.
         """
-        if not self.store.claim_recording(recording_id,
-                                          *(("queued", "running") if take_over else ("queued",))):
+        statuses = ("queued", "running") if take_over else ("queued",)
+        if not self.store.claim_recording(recording_id, *statuses, now=_now()):
             return
+        with self._running_lock:
+            self._running.add(recording_id)
         try:
             self._transcribe(recording_id)
         except Exception as error:  # a failed job is reported on the recording
             log.exception("transcription of recording %s failed", recording_id)
             self.store.update_recording(recording_id, status="failed",
                                         error=f"{type(error).__name__}: {error}")
+        finally:
+            with self._running_lock:
+                self._running.discard(recording_id)
 
     def _transcribe(self, recording_id: int) -> None:
         recording = self.store.recording(recording_id)
@@ -209,6 +251,12 @@ class TranscriptionService:
             vocabulary)
         self.store.update_recording(recording_id, status="done", progress=1.0,
                                     transcript=transcript.to_dict())
+
+
+def _now() -> datetime:
+    """The wall clock: heartbeats are compared between processes, not with the trainer's
+    clock (which a test may move)."""
+    return datetime.now(UTC)
 
 
 def _preferences_path(audio: Path) -> Path:

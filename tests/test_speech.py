@@ -4,7 +4,9 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -319,6 +321,51 @@ def test_uploads_wait_in_line_one_transcription_at_a_time(service, clips):
             break
         time.sleep(0.05)
     assert all("дисперс" in service.recording(1, i).transcript["text"].lower() for i in ids)
+
+
+def test_a_server_takes_up_recordings_a_dead_process_left_and_leaves_a_live_ones(
+        sqlite_trainer, tmp_path, transcriber, clips):
+    """Among several app processes, one that starts (or replaces a dead one) queues again only
+    the recordings whose process has stopped beating; a live process's stay with it until it
+    stops too."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    store = sqlite_trainer.store
+    user = sqlite_trainer.user()
+    now = datetime.now(UTC)
+
+    def left_running(name: str, beaten_seconds_ago: float) -> int:
+        shutil.copy(clips["en"], audio / name)
+        recording = store.add_recording(user, "batchnorm", name, "audio/wav",
+                                        clips["en"].stat().st_size, 6.0, now)
+        store.claim_recording(recording.id, "queued",
+                              now=now - timedelta(seconds=beaten_seconds_ago))
+        return recording.id
+
+    live, dead = left_running("live.wav", 0), left_running("dead.wav", 120)
+    other_process_alive = threading.Event()
+    other_process_alive.set()
+
+    def other_process_beats() -> None:
+        while other_process_alive.is_set():
+            store.beat_recordings([live], datetime.now(UTC))
+            time.sleep(0.2)
+
+    beating = threading.Thread(target=other_process_beats)
+    beating.start()
+    speech = TranscriptionService(sqlite_trainer, transcriber, audio, beat_every=0.2,
+                                  stalled_after=3)
+    speech.start()
+    try:
+        assert wait_done(speech, dead, user).status == "done"
+        assert store.recording(live).status == "running"
+        other_process_alive.clear()
+        beating.join()
+        taken_up = wait_done(speech, live, user)
+        assert taken_up.status == "done" and "variance" in taken_up.transcript["text"].lower()
+    finally:
+        other_process_alive.clear()
+        speech.stop()
 
 
 def test_a_full_queue_is_refused_with_503(service, clips):

@@ -1,6 +1,7 @@
 """The store on real databases: schema, export and import, and refusals that change nothing."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,7 @@ def test_opening_twice_migrates_once(database_url):
     Store.open(database_url).close()
     again = Store.open(database_url)
     with again.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     again.close()
 
 
@@ -97,3 +98,35 @@ def test_export_and_import_history_from_the_command_line(trainer, clock, tmp_pat
     assert runner.invoke(main, ["export", "--db", target]).output == exported.output
     twice = runner.invoke(main, ["import", "history", str(dump), "--db", target])
     assert twice.exit_code == 1 and "already holds history" in twice.output
+
+
+def test_a_stalled_recording_is_queued_again_for_exactly_one_of_the_processes_asking(
+        trainer, database_url):
+    """Several processes look for recordings whose process died, all at once: each stalled
+    recording goes back to the queue once, to one of them; a recording still beating stays."""
+    now = trainer.clock()
+    user = trainer.store.ensure_user("anna", now)
+
+    def running(beaten_seconds_ago: float) -> int:
+        recording = trainer.store.add_recording(user, "batchnorm", "a.wav", "audio/wav", 1, 1.0,
+                                                now)
+        trainer.store.claim_recording(recording.id, "queued",
+                                      now=now - timedelta(seconds=beaten_seconds_ago))
+        return recording.id
+
+    stalled = [running(120) for _ in range(12)]
+    alive = running(1)
+    processes = [Store.open(database_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(len(processes)) as pool:
+            taken = list(pool.map(
+                lambda store: store.requeue_stalled_recordings(now - timedelta(seconds=30)),
+                processes))
+    finally:
+        for store in processes:
+            store.close()
+    assert sorted(recording for found in taken for recording in found) == stalled
+    assert trainer.store.recordings_with_status("queued") == stalled
+    assert trainer.store.recordings_with_status("running") == [alive]
+    trainer.store.beat_recordings([alive], now + timedelta(seconds=60))
+    assert trainer.store.requeue_stalled_recordings(now + timedelta(seconds=30)) == []

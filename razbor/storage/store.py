@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -89,6 +89,7 @@ class RecordingRecord:
     transcript: dict | None
     error: str | None
     created_at: datetime
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -633,7 +634,7 @@ class Store:
         with self.writing() as db:
             db.execute(recordings.update().where(recordings.c.id == recording_id).values(**values))
 
-    def claim_recording(self, recording_id: int, *statuses: str) -> bool:
+    def claim_recording(self, recording_id: int, *statuses: str, now: datetime) -> bool:
         """Mark a recording running if it is in one of these states; whether this call did.
 
         Of several processes offered the same job, exactly one gets it.
@@ -641,7 +642,27 @@ class Store:
         with self.writing() as db:
             return db.execute(recordings.update().where(
                 recordings.c.id == recording_id, recordings.c.status.in_(statuses)
-            ).values(status="running", progress=0.0)).rowcount == 1
+            ).values(status="running", progress=0.0, heartbeat_at=now)).rowcount == 1
+
+    def beat_recordings(self, recording_ids: Iterable[int], now: datetime) -> None:
+        """Mark the running recordings of this process as still being transcribed."""
+        ids = list(recording_ids)
+        if ids:
+            with self.writing() as db:
+                db.execute(recordings.update().where(
+                    recordings.c.id.in_(ids), recordings.c.status == "running"
+                ).values(heartbeat_at=now))
+
+    def requeue_stalled_recordings(self, silent_since: datetime) -> list[int]:
+        """Queue again the running recordings with no heartbeat since `silent_since` (their
+        process died), and return their ids: of several processes asking at once, each
+        recording goes to exactly one."""
+        with self.writing() as db:
+            return sorted(db.execute(recordings.update().where(
+                recordings.c.status == "running",
+                sa.or_(recordings.c.heartbeat_at.is_(None),
+                       recordings.c.heartbeat_at < silent_since),
+            ).values(status="queued", progress=0.0).returning(recordings.c.id)).scalars())
 
     def recordings_with_status(self, *statuses: str) -> list[int]:
         """Ids of recordings in the given states, oldest first."""

@@ -125,6 +125,9 @@ recordings = sa.Table(
     sa.Column("transcript", sa.JSON, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Set by the process transcribing it, now and then: a running recording whose heartbeat
+    # has stopped belongs to a process that died.
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
     sa.Index("ix_recordings_status", "status", "id"),
 )
 
