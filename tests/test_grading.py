@@ -266,6 +266,15 @@ def test_a_card_without_hints_is_graded_from_its_statements_in_russian_too():
     assert "bn.inference" in grade(card, english).covered_ids()
 
 
+def test_a_card_without_hints_hears_its_points_own_notation():
+    # The encoder reads a terse note of a formula as vaguely about convolutions; the point's
+    # own words it says (k, C_in, C_out, weights) pin it to the parameter count.
+    note = "- веса: k²·C_in·C_out + C_out, от H×W не зависят"
+    assert "cnn.params" in grade(without_hints("cnn-inductive-bias"), note).covered_ids()
+    asked = "Веса — это k²·C_in·C_out + C_out, и от H×W они не зависят?"
+    assert "cnn.params" not in grade(without_hints("cnn-inductive-bias"), asked).covered_ids()
+
+
 @pytest.mark.parametrize("text", [
     "Может, на инференсе берут running mean и running variance?",
     "At inference do we use the running statistics collected during training?",

@@ -84,6 +84,13 @@ NUMBER = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)?(?![.,]?\w)")
 THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
 # A key point's score on a stretch that states one of its result numbers rises by this much.
 NUMBER_BONUS = 0.15
+# A key point without `match` hints also gains OWN_WORDS_WEIGHT times the share of its own
+# words (those the question and title do not give) that a stretch says, as written or glossed,
+# less OWN_WORDS_EXPECTED: the encoder hears the topic, the words pin down the specifics
+# ("k²·C_in·C_out", "по признакам каждого токена"). Fitted once on development attempts
+# (weights 0.2-0.8 and expected shares 0.05-0.3 tried); a point with hints has its words there.
+OWN_WORDS_WEIGHT = 0.5
+OWN_WORDS_EXPECTED = 0.1
 # Units up to this many words are also encoded with their Russian terms glossed in English.
 GLOSSED_WORDS = 15
 # A key point with fewer real words than this (a term, a number) is matched word for word.
@@ -179,7 +186,9 @@ class SemanticGrader:
         if not parts or not len(rubric.statements):
             return parts, rubric, None
         stating = np.array([len(phrase_stems(unit.text)) >= FACET_WORDS for unit in parts])
-        scores = rubric.scores(*self._readings(parts, bool(rubric.glossable)), stating)
+        said = [{*phrase_stems(unit.text), *phrase_stems(gloss(spell(unit.text)))}
+                for unit in parts] if any(rubric.own_words) else []
+        scores = rubric.scores(*self._readings(parts, bool(rubric.glossable)), stating, said)
         rubric.credit_numbers(scores, parts)
         if not card.rubric.key_points and _cyrillic(text) == _cyrillic(card.short_answer):
             self._score_against_answer(card, text, parts, rubric, scores)
@@ -386,6 +395,7 @@ class _RubricVectors:
     wording_owners: np.ndarray
     given: frozenset[float]
     needless: tuple[bool, ...]
+    own_words: tuple[frozenset[str], ...]
 
     def credit_numbers(self, scores: np.ndarray, parts: list[Unit]) -> None:
         """Add NUMBER_BONUS to a key point's score on each unit that states one of the
@@ -406,14 +416,16 @@ class _RubricVectors:
                     scores[index, column] -= NUMBER_BONUS
 
     def scores(self, unit_vectors: np.ndarray, glossed_vectors: np.ndarray,
-               stating: np.ndarray) -> np.ndarray:
+               stating: np.ndarray, said: list[set[str]]) -> np.ndarray:
         """Each statement's score on each unit. A key point without `match` hints reads the
         unit as written or as glossed, whichever is closer (a point with hints has its Russian
         wordings in them, and a gloss blurs stretches the hints already judge); a mistake
         reads it as written, since a gloss loses the nuance a wrong claim turns on. A lone
         statement (a card graded against a one-sentence answer) leads over the card's question
         instead: saying something about the question is not yet stating the answer. A mistake
-        must lead over the title too. A facet is matched only on `stating` units, those of
+        must lead over the title too. An unhinted key point's score moves with the share of its
+        own words among the stems each unit says (`said`), before its facets are credited: a
+        facet is scored on its own. A facet is matched only on `stating` units, those of
         FACET_WORDS words or more: a shorter one is too vague to state even part of a point."""
         similarity = self.statements @ unit_vectors.T
         glossable = list(self.glossable)
@@ -425,14 +437,25 @@ class _RubricVectors:
             similarity = np.maximum(similarity, worded)
         on_topic = self.topic @ unit_vectors.T
         if len(similarity) == 1:
-            return _lead_scores(np.vstack([similarity, on_topic]))[:1]
+            lone = _lead_scores(np.vstack([similarity, on_topic]))[:1]
+            self._credit_own_words(lone, said)
+            return lone
         scores = _lead_scores(similarity)
+        self._credit_own_words(scores, said)
         if len(self.facet_owners):
             self._credit_facets(scores, np.vstack([similarity, on_topic]), unit_vectors,
                                 glossed_vectors, stating)
         mistakes = similarity[self.points:]
         scores[self.points:] = np.minimum(scores[self.points:], 2 * mistakes - on_topic)
         return scores
+
+    def _credit_own_words(self, scores: np.ndarray, said: list[set[str]]) -> None:
+        """Move each unhinted key point's score on each unit by the share of the point's own
+        words the unit says (see OWN_WORDS_WEIGHT). In place."""
+        for index, own in enumerate(self.own_words):
+            if own:
+                shares = np.array([len(own & words) / len(own) for words in said])
+                scores[index] += OWN_WORDS_WEIGHT * (shares - OWN_WORDS_EXPECTED)
 
     def _credit_facets(self, scores: np.ndarray, similarity: np.ndarray,
                        unit_vectors: np.ndarray, glossed_vectors: np.ndarray,
@@ -470,10 +493,14 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                     wordings: tuple[tuple[str, ...], ...] = ()) -> _RubricVectors:
     """The title first, then the key points, then the mistakes. Each mistake is paired with
     the key point it most resembles: the one it gets wrong. Glossable: the key points that
-    also read an attempt's glossed Russian, and have facets. A key point's results: its numbers that neither
-    the question nor the title gives, nor a small count (0, 1, 2) any statement may use.
-    Wordings: each statement's other wordings, whose closest one stands for the statement."""
+    also read an attempt's glossed Russian, and have facets and own words. A key point's
+    results: its numbers that neither the question nor the title gives, nor a small count
+    (0, 1, 2) any statement may use.
+    Wordings: each statement's other wordings, whose closest one stands for the statement.
+    Own words: a glossable key point's word stems that the question and title do not give
+    (none for a terse one, which is named word for word instead)."""
     given = _numbers(question) | _numbers(texts[0]) | {0.0, 1.0, 2.0}
+    asked = {*phrase_stems(question), *phrase_stems(texts[0])}
     facets = [(index, facet) for index in glossable if not _is_terse(texts[index + 1])
               for facet in _facets(texts[index + 1])]
     worded = [(index, wording) for index, said in enumerate(wordings) for wording in said]
@@ -496,7 +523,10 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                           tuple(frozenset(_numbers(text) - given) if index < points
                                 else frozenset() for index, text in enumerate(texts[1:])),
                           wording_vectors, np.array([index for index, _ in worded], dtype=int),
-                          frozenset(given), tuple(bool(NEEDLESS.search(text)) for text in texts[1:]))
+                          frozenset(given), tuple(bool(NEEDLESS.search(text)) for text in texts[1:]),
+                          tuple(frozenset(set(phrase_stems(texts[index + 1])) - asked)
+                                if index in glossable and not _is_terse(texts[index + 1])
+                                else frozenset() for index in range(points)))
 
 
 def _wordings_read(item: KeyPoint | Mistake) -> tuple[str, ...]:
