@@ -266,6 +266,16 @@ def test_a_card_without_hints_is_graded_from_its_statements_in_russian_too():
     assert "bn.inference" in grade(card, english).covered_ids()
 
 
+def test_a_mistakes_hint_needs_the_sentence_to_mean_the_mistake():
+    # "LayerNorm" and "батч" in one sentence match the hint of ln.m.batch_axis; the sentence
+    # says the batch takes no part, which is the key point, not the mistake.
+    right = ("Лейернорм нормирует каждый токен по его собственным признакам, соседи по батчу "
+             "вообще не участвуют.")
+    assert grade(DECK.get("layernorm"), right).mistake_ids() == []
+    wrong = "LayerNorm считает среднее и дисперсию по батчу, как батчнорм."
+    assert grade(DECK.get("layernorm"), wrong).mistake_ids() == ["ln.m.batch_axis"]
+
+
 def test_a_card_without_hints_hears_its_points_own_notation():
     # The encoder reads a terse note of a formula as vaguely about convolutions; the point's
     # own words it says (k, C_in, C_out, weights) pin it to the parameter count.
