@@ -128,6 +128,11 @@ this machine, v9 -> v11 (python bench/speech_cards.py --split held-out --configs
     product v11                 en     0.059  0.059  0.94   0.989
     product v11                 mixed  0.458  0.437  0.81   0.892
 
+The same v11 transcripts (cached), re-graded on 2026-11-30 after two grader changes (an
+unhinted key point counts the share of its own words said; a mistake's hint counts only where
+the sentence scores 0.3 for the mistake): held-out mixed agreement 0.892 -> 0.903, ru 0.946 and
+en 0.989 unchanged; development mixed 0.941 -> 0.951, ru 0.902 -> 0.912, en 0.980 unchanged.
+
 Development cards, v9 -> v11: mixed WER 0.415 -> 0.403, agreement 0.912 -> 0.922 (ru 0.440 /
 0.902 and en 0.083 / 0.980 unchanged); with the grader's next change (a sentence opening with
 a pronoun continues the claim before it) mixed agreement 0.931, held-out unchanged.

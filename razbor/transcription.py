@@ -99,9 +99,11 @@ class TranscriptionService:
         self._jobs: SimpleQueue[int | None] = SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._running: set[int] = set()
-        self._running_lock = threading.Lock()
+        self._waiting: set[int] = set()
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self._takes_up = False
         self._vocabularies: dict[str, Vocabulary] = {}
 
     def start(self) -> None:
@@ -111,19 +113,16 @@ class TranscriptionService:
         if self.queue is not None:
             self.queue.open()
             return
-        if self._heartbeat is not None:
+        if self._takes_up:
             return
-        self._stopping.clear()
-        self.store.requeue_stalled_recordings(_now() - timedelta(seconds=self.stalled_after))
-        for recording_id in self.store.recordings_with_status("queued"):
-            self._jobs.put(recording_id)
+        self._takes_up = True
+        self._take_up(_now())
         workers = [threading.Thread(target=self._work, name=f"transcribe-{number}", daemon=True)
                    for number in range(self.workers)]
-        self._heartbeat = threading.Thread(target=self._beat, name="transcription-heartbeat",
-                                           daemon=True)
-        for thread in (*workers, self._heartbeat):
+        for thread in workers:
             thread.start()
         self._threads.extend(workers)
+        self._keep_beating()
 
     def stop(self) -> None:
         if self.queue is not None:
@@ -135,6 +134,7 @@ class TranscriptionService:
             thread.join(timeout=30)
         self._threads.clear()
         self._heartbeat = None
+        self._takes_up = False
 
     def submit(self, user_id: int, card_id: str, upload: BinaryIO, language: str | None = None,
                interface: str | None = None) -> RecordingRecord:
@@ -171,7 +171,7 @@ class TranscriptionService:
         if self.queue is not None:
             self.queue.transcribe(recording.id)
         else:
-            self._jobs.put(recording.id)
+            self._enqueue(recording.id)
         return recording
 
     def recording(self, user_id: int, recording_id: int) -> RecordingRecord:
@@ -189,26 +189,56 @@ class TranscriptionService:
             self._vocabularies[card.id] = card_vocabulary(card, self.trainer.deck.cards)
         return self._vocabularies[card.id]
 
+    def _enqueue(self, recording_id: int) -> None:
+        """Put a recording in this process's line once, however often it is offered."""
+        with self._lock:
+            if recording_id in self._waiting:
+                return
+            self._waiting.add(recording_id)
+        self._jobs.put(recording_id)
+
     def _work(self) -> None:
         while (recording_id := self._jobs.get()) is not None:
-            self.run(recording_id)
+            with self._lock:
+                self._waiting.discard(recording_id)
+            try:
+                self.run(recording_id)
+            except Exception:  # the database may be away for a moment; the heartbeat retries
+                log.exception("recording %s could not be taken up", recording_id)
+
+    def _take_up(self, now: datetime) -> None:
+        """Queue again what dead processes left running, and line up every queued recording
+        (another process's too: whichever claims it first transcribes it)."""
+        for recording_id in self.store.requeue_stalled_recordings(
+                now - timedelta(seconds=self.stalled_after)):
+            log.warning("recording %s stalled on a dead process: queued again", recording_id)
+        for recording_id in self.store.recordings_with_status("queued"):
+            self._enqueue(recording_id)
+
+    def _keep_beating(self) -> None:
+        """Start the heartbeat unless it runs: in a server from start(), in a job queue's
+        worker from its first job (where it only marks, and the queue takes jobs up)."""
+        with self._lock:
+            if self._heartbeat is not None and self._heartbeat.is_alive():
+                return
+            self._stopping.clear()
+            self._heartbeat = threading.Thread(target=self._beat, daemon=True,
+                                               name="transcription-heartbeat")
+            self._heartbeat.start()
 
     def _beat(self) -> None:
-        """Mark this process's running recordings alive, and take up those of dead ones."""
+        """Mark this process's running recordings alive and, in a server, take up the work
+        of dead processes and what waits in no line."""
         while not self._stopping.wait(self.beat_every):
             try:
-                with self._running_lock:
+                with self._lock:
                     running = list(self._running)
                 now = _now()
                 self.store.beat_recordings(running, now)
-                stalled = self.store.requeue_stalled_recordings(
-                    now - timedelta(seconds=self.stalled_after))
+                if self._takes_up:
+                    self._take_up(now)
             except Exception:  # the database may be away for a moment; the next beat retries
                 log.exception("the transcription heartbeat failed")
-                continue
-            for recording_id in stalled:
-                log.warning("recording %s stalled on a dead process: queued again", recording_id)
-                self._jobs.put(recording_id)
 
     def run(self, recording_id: int, take_over: bool = False) -> None:
         """Transcribe one recording unless another process has it or it is finished; a
@@ -220,8 +250,9 @@ class TranscriptionService:
         statuses = ("queued", "running") if take_over else ("queued",)
         if not self.store.claim_recording(recording_id, *statuses, now=_now()):
             return
-        with self._running_lock:
+        with self._lock:
             self._running.add(recording_id)
+        self._keep_beating()
         try:
             self._transcribe(recording_id)
         except Exception as error:  # a failed job is reported on the recording
@@ -229,7 +260,7 @@ class TranscriptionService:
             self.store.update_recording(recording_id, status="failed",
                                         error=f"{type(error).__name__}: {error}")
         finally:
-            with self._running_lock:
+            with self._lock:
                 self._running.discard(recording_id)
 
     def _transcribe(self, recording_id: int) -> None:

@@ -1,5 +1,6 @@
 """Speech: real synthesised clips through the bundled Whisper model, the queue, the HTTP flow."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from typing import NoReturn
 
 import jiwer
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -348,13 +350,14 @@ def test_a_server_takes_up_recordings_a_dead_process_left_and_leaves_a_live_ones
 
     def other_process_beats() -> None:
         while other_process_alive.is_set():
-            store.beat_recordings([live], datetime.now(UTC))
+            with contextlib.suppress(sa.exc.OperationalError):  # the database busy: beat again
+                store.beat_recordings([live], datetime.now(UTC))
             time.sleep(0.2)
 
     beating = threading.Thread(target=other_process_beats)
     beating.start()
     speech = TranscriptionService(sqlite_trainer, transcriber, audio, beat_every=0.2,
-                                  stalled_after=3)
+                                  stalled_after=10)
     speech.start()
     try:
         assert wait_done(speech, dead, user).status == "done"
@@ -366,6 +369,34 @@ def test_a_server_takes_up_recordings_a_dead_process_left_and_leaves_a_live_ones
     finally:
         other_process_alive.clear()
         speech.stop()
+
+
+def test_a_job_queues_worker_marks_the_recording_it_transcribes_as_alive(
+        sqlite_trainer, tmp_path, transcriber, clips):
+    """`razbor worker` runs jobs without start(): its recordings beat all the same, so no app
+    process takes them for a dead process's."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    shutil.copy(clips["en"], audio / "answer.wav")
+    store = sqlite_trainer.store
+    recording = store.add_recording(sqlite_trainer.user(), "batchnorm", "answer.wav", "audio/wav",
+                                    clips["en"].stat().st_size, 6.0, datetime.now(UTC))
+    worker = TranscriptionService(sqlite_trainer, transcriber, audio, beat_every=0.05)
+    beats = set()
+
+    def watch() -> None:
+        while (seen := store.recording(recording.id)).status in ("queued", "running"):
+            if seen.heartbeat_at is not None:
+                beats.add(seen.heartbeat_at)
+            time.sleep(0.02)
+
+    watching = threading.Thread(target=watch)
+    watching.start()
+    worker.run(recording.id, take_over=True)
+    watching.join()
+    worker.stop()
+    assert store.recording(recording.id).status == "done"
+    assert len(beats) >= 2, "the heartbeat moved on while the worker transcribed"
 
 
 def test_a_full_queue_is_refused_with_503(service, clips):

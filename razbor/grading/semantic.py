@@ -88,9 +88,10 @@ NUMBER = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)?(?![.,]?\w)")
 THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
 # A key point's score on a stretch that states one of its result numbers rises by this much.
 NUMBER_BONUS = 0.15
-# A key point without `match` hints also gains OWN_WORDS_WEIGHT times the share of its own
-# words (those the question and title do not give) that a stretch says, as written or glossed,
-# less OWN_WORDS_EXPECTED: the encoder hears the topic, the words pin down the specifics
+# A key point without `match` hints also gains OWN_WORDS_WEIGHT × (s − OWN_WORDS_EXPECTED),
+# where s is the share of its own words (those the question and title do not give) that a
+# stretch says, as written, glossed or with formula signs spelled out: a stretch that says none
+# of them loses a little. The encoder hears the topic, the words pin down the specifics
 # ("k²·C_in·C_out", "по признакам каждого токена"). Fitted once on development attempts
 # (weights 0.2-0.8 and expected shares 0.05-0.3 tried); a point with hints has its words there.
 OWN_WORDS_WEIGHT = 0.5
@@ -429,8 +430,8 @@ class _RubricVectors:
         statement (a card graded against a one-sentence answer) leads over the card's question
         instead: saying something about the question is not yet stating the answer. A mistake
         must lead over the title too. An unhinted key point's score moves with the share of its
-        own words among the stems each unit says (`said`), before its facets are credited: a
-        facet is scored on its own. A facet is matched only on `stating` units, those of
+        own words that each unit says (`said`: the unit's stems), before its facets are
+        credited: a facet is scored on its own. A facet is matched only on `stating` units, those of
         FACET_WORDS words or more: a shorter one is too vague to state even part of a point."""
         similarity = self.statements @ unit_vectors.T
         glossable = list(self.glossable)

@@ -656,13 +656,21 @@ class Store:
     def requeue_stalled_recordings(self, silent_since: datetime) -> list[int]:
         """Queue again the running recordings with no heartbeat since `silent_since` (their
         process died), and return their ids: of several processes asking at once, each
-        recording goes to exactly one."""
+        recording goes to exactly one (SQLite's write lock, or row locks that the others skip
+        on PostgreSQL). Most calls find none, and only read."""
+        stalled = sa.select(recordings.c.id).where(
+            recordings.c.status == "running",
+            sa.or_(recordings.c.heartbeat_at.is_(None), recordings.c.heartbeat_at < silent_since),
+        ).order_by(recordings.c.id)
+        with self.reading() as db:
+            if db.execute(stalled.limit(1)).first() is None:
+                return []
         with self.writing() as db:
-            return sorted(db.execute(recordings.update().where(
-                recordings.c.status == "running",
-                sa.or_(recordings.c.heartbeat_at.is_(None),
-                       recordings.c.heartbeat_at < silent_since),
-            ).values(status="queued", progress=0.0).returning(recordings.c.id)).scalars())
+            ids = list(db.execute(stalled.with_for_update(skip_locked=True)).scalars())
+            if ids:
+                db.execute(recordings.update().where(recordings.c.id.in_(ids))
+                           .values(status="queued", progress=0.0))
+            return ids
 
     def recordings_with_status(self, *statuses: str) -> list[int]:
         """Ids of recordings in the given states, oldest first."""

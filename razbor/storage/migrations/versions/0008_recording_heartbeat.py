@@ -20,5 +20,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("recordings") as batch:
-        batch.drop_column("heartbeat_at")
+    # Not batch mode: on SQLite it would rebuild the table, which attempts refer to.
+    op.execute("ALTER TABLE recordings DROP COLUMN heartbeat_at")
