@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from razbor.cards import DEFAULT_INSTRUCTION, Card, KeyPoint, Mistake, Rubric
 from razbor.decks import DeckError, check_deck, dump_card, load_deck, parse_card
+from razbor.decks import cache as deck_cache
 
 from .conftest import SEED_IDS, SHARED
 
@@ -245,3 +246,41 @@ def test_a_rubric_item_may_list_other_wordings_of_its_claim(tmp_path):
     plain = load_deck(write_deck(tmp_path / "plain", {"t/dropout.md": VALID})).get("dropout")
     assert "wordings" not in str(plain.to_dict())  # a card without wordings keeps its digest
     assert card.content_hash() != plain.content_hash()
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder of this test's own (the user's cache folder, as platformdirs finds it)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_a_deck_loaded_again_is_read_back_from_the_cache_until_a_card_changes(tmp_path,
+                                                                              own_cache):
+    root = write_deck(tmp_path / "deck", {"a/dropout.md": VALID})
+    first = load_deck(root)
+    kept = list(deck_cache.cache_dir().glob("*.json"))
+    assert len(kept) == 1
+    assert load_deck(root) == first
+    write_deck(root, {"a/dropout.md": VALID.replace("при обучении", "на обучении")})
+    assert load_deck(root).get("dropout").title == "Dropout на обучении и инференсе"
+    write_deck(root, {"a/dropout.md": VALID.replace("lang: en", "lang: xx")})
+    with pytest.raises(DeckError):
+        load_deck(root)
+    assert list(deck_cache.cache_dir().glob("*.json")) == kept, "one entry per deck folder"
+
+
+def test_a_damaged_or_foreign_cache_entry_is_parsed_over(tmp_path, own_cache):
+    root = write_deck(tmp_path / "deck", {"a/dropout.md": VALID})
+    expected = load_deck(root)
+    [entry] = deck_cache.cache_dir().glob("*.json")
+    for damage in ("{not json", '{"fingerprint": 3}', '[1, 2]', ""):
+        entry.write_text(damage, encoding="utf-8")
+        assert load_deck(root) == expected
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_the_parse(tmp_path, monkeypatch):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    root = write_deck(tmp_path / "deck", {"a/dropout.md": VALID})
+    assert load_deck(root).get("dropout").title == "Dropout при обучении и инференсе"

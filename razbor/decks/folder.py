@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from razbor.cards import Card, Deck
+from razbor.decks import cache as deck_cache
 from razbor.decks.markdown import parse_card
 from razbor.decks.problems import DeckError, Problem, rubric_problems
 from razbor.labs import lab_names
@@ -25,9 +26,7 @@ def check_deck(root: Path) -> tuple[list[Card], list[Problem]]:
                             "pass the path of a folder of card files")]
     cards: list[Card] = []
     problems: list[Problem] = []
-    for path in sorted(root.rglob("*.md")):
-        if path.name.lower() == "readme.md":
-            continue
+    for path in _card_files(root):
         relative = path.relative_to(root)
         topics = (relative.parts[0],) if len(relative.parts) > 1 else ()
         try:
@@ -79,9 +78,32 @@ def _cross_card_problems(cards: list[Card]) -> list[Problem]:
 
 
 def load_deck(root: Path | None = None) -> Deck:
-    """Load a deck (the built-in one by default); raises DeckError if anything is wrong."""
-    cards, problems = check_deck(Path(root) if root else builtin_deck_path())
+    """Load a deck (the built-in one by default); raises DeckError if anything is wrong.
+
+    A deck that loaded before, unchanged, is read back from the cache (razbor.decks.cache).
+    """
+    root = Path(root) if root else builtin_deck_path()
+    key = _fingerprint(root)
+    if key and (kept := deck_cache.read(root, key)) is not None:
+        return Deck(tuple(kept))
+    cards, problems = check_deck(root)
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors:
         raise DeckError(errors)
+    if key and _fingerprint(root) == key:  # not kept if a file changed while it was parsed
+        deck_cache.write(root, key, cards)
     return Deck(tuple(cards))
+
+
+def _fingerprint(root: Path) -> str | None:
+    """The deck's cache key; None where its files cannot all be read (parsing says why)."""
+    try:
+        files = _card_files(root) if root.is_dir() else []
+        return deck_cache.fingerprint(root, files) if files else None
+    except OSError:
+        return None
+
+
+def _card_files(root: Path) -> list[Path]:
+    """The card files of a deck folder, in the order they load."""
+    return [path for path in sorted(root.rglob("*.md")) if path.name.lower() != "readme.md"]
