@@ -191,9 +191,11 @@ class SemanticGrader:
         if not parts or not len(rubric.statements):
             return parts, rubric, None
         stating = np.array([len(phrase_stems(unit.text)) >= FACET_WORDS for unit in parts])
-        said = [{*phrase_stems(unit.text), *phrase_stems(gloss(spell(unit.text)))}
-                for unit in parts] if any(rubric.own_words) else []
-        scores = rubric.scores(*self._readings(parts, bool(rubric.glossable)), stating, said)
+        texts = [unit.text for unit in parts]
+        glossed = [gloss(spell(text)) for text in texts] if rubric.glossable else texts
+        said = [{*phrase_stems(text), *phrase_stems(reading)}
+                for text, reading in zip(texts, glossed, strict=True)] if any(rubric.own_words) else []
+        scores = rubric.scores(*self._readings(texts, glossed), stating, said)
         rubric.credit_numbers(scores, parts)
         if not card.rubric.key_points and _cyrillic(text) == _cyrillic(card.short_answer):
             self._score_against_answer(card, text, parts, rubric, scores)
@@ -227,15 +229,13 @@ class SemanticGrader:
             match = ANSWER_WEIGHT * similarity + len(own & spoken) / max(len(own), 1)
             scores[index] = np.where(stating, POINT_THRESHOLD * match / ANSWER_THRESHOLD, -1.0)
 
-    def _readings(self, parts: list[Unit], glossing: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _readings(self, texts: list[str], glossed: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Each unit's vector as written and as glossed (the same vector where a gloss
         changes nothing, or where no statement reads glosses): one encoder call for both.
-        Only short units are glossed: a term's English name matters most where it is most of
-        the unit, and encoding costs grow with length."""
-        texts = [unit.text for unit in parts]
-        glossed = [gloss(spell(text)) if glossing and len(text.split()) <= GLOSSED_WORDS else text
-                   for text in texts]
-        changed = [index for index, text in enumerate(glossed) if text != texts[index]]
+        Only short units are read glossed: a term's English name matters most where it is
+        most of the unit, and encoding costs grow with length."""
+        changed = [index for index, text in enumerate(texts)
+                   if glossed[index] != text and len(text.split()) <= GLOSSED_WORDS]
         vectors = self.encoder.encode(texts + [glossed[index] for index in changed])
         as_glossed = vectors[:len(texts)].copy()
         as_glossed[changed] = vectors[len(texts):]
