@@ -6,13 +6,16 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
 from razbor.cli import main
 from razbor.scheduling import Rating
 from razbor.storage import AlreadyImported, StorageError, Store, export_records, import_records
+from razbor.storage.store import MIGRATIONS
 from razbor.storage.tables import metadata
 
 
@@ -130,3 +133,24 @@ def test_a_stalled_recording_is_queued_again_for_exactly_one_of_the_processes_as
     assert trainer.store.recordings_with_status("running") == [alive]
     trainer.store.beat_recordings([alive], now + timedelta(seconds=60))
     assert trainer.store.requeue_stalled_recordings(now + timedelta(seconds=30)) == []
+
+
+def test_migrations_go_down_past_accounts_and_recordings_and_up_again_keeping_attempts(trainer):
+    """A downgrade that drops a column must not rebuild a table others refer to: on SQLite
+    that broke the attempts' foreign keys once any attempt came from a recording."""
+    user = trainer.user()
+    recording = trainer.store.add_recording(user, "batchnorm", "a.wav", "audio/wav", 1, 1.0,
+                                            trainer.clock())
+    transcript = {"text": "BatchNorm uses running statistics at inference.", "language": "en",
+                  "duration": 1.0, "words": []}
+    trainer.store.update_recording(recording.id, status="done", transcript=transcript)
+    attempt = trainer.submit_attempt(user, "batchnorm", transcript["text"], True, 30.0,
+                                     recording_id=recording.id)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    for target in ("0003", "head"):
+        with trainer.store.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if target != "head" else command.upgrade)(config, target)
+    assert trainer.store.attempt(attempt.id).recording_id == recording.id
+    assert trainer.store.recording(recording.id).transcript == transcript

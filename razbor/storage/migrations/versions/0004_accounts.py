@@ -52,7 +52,6 @@ def downgrade() -> None:
     op.drop_table("login_failures")
     op.drop_table("invitations")
     op.drop_table("sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("active")
-        batch.drop_column("role")
-        batch.drop_column("password_hash")
+    # Not batch mode: on SQLite it would rebuild the table, which every other table refers to.
+    for column in ("active", "role", "password_hash"):
+        op.execute(f"ALTER TABLE users DROP COLUMN {column}")
