@@ -276,6 +276,16 @@ def test_a_mistakes_hint_needs_the_sentence_to_mean_the_mistake():
     assert grade(DECK.get("layernorm"), wrong).mistake_ids() == ["ln.m.batch_axis"]
 
 
+def test_a_point_read_in_english_is_still_a_rival_through_its_russian_wordings():
+    # The Russian wording of amp.m.reversed is close to any Russian sentence about FP16 and
+    # BF16 bits; amp.range, well hinted, is read by its English statement alone, so the
+    # mistake led over it on a sentence that takes no side.
+    neutral = "Так, FP16 и BF16 оба шестнадцать бит, но разложены по-разному."
+    assert grade(DECK.get("mixed-precision"), neutral).mistake_ids() == []
+    reversed_ = "BF16 точнее, чем FP16, а у FP16 диапазон шире."
+    assert grade(DECK.get("mixed-precision"), reversed_).mistake_ids() == ["amp.m.reversed"]
+
+
 def test_a_card_without_hints_hears_its_points_own_notation():
     # The encoder reads a terse note of a formula as vaguely about convolutions; the point's
     # own words it says (k, C_in, C_out, weights) pin it to the parameter count.

@@ -363,11 +363,13 @@ def _supported(evidence, parts: list[Unit], scores: np.ndarray, usable, floor: f
                if any(unit.start <= start and end <= unit.end for start, end in evidence))
 
 
-def _lead_scores(similarity: np.ndarray) -> np.ndarray:
-    """For each statement and unit: similarity plus the lead over the best other statement."""
-    ordered = np.sort(similarity, axis=0)
+def _lead_scores(similarity: np.ndarray, rivals: np.ndarray | None = None) -> np.ndarray:
+    """For each statement and unit: similarity plus the lead over the best other statement
+    (as a rival, read through `rivals`: the similarity with more of its wordings)."""
+    rivals = similarity if rivals is None else rivals
+    ordered = np.sort(rivals, axis=0)
     best, runner_up = ordered[-1], ordered[-2]
-    rival = np.where(similarity >= best, runner_up, best)
+    rival = np.where(rivals >= best, runner_up, best)
     return 2 * similarity - rival
 
 
@@ -402,6 +404,8 @@ class _RubricVectors:
     given: frozenset[float]
     needless: tuple[bool, ...]
     own_words: tuple[frozenset[str], ...]
+    rival_wordings: np.ndarray
+    rival_owners: np.ndarray
 
     def credit_numbers(self, scores: np.ndarray, parts: list[Unit]) -> None:
         """Add NUMBER_BONUS to a key point's score on each unit that states one of the
@@ -446,7 +450,12 @@ class _RubricVectors:
             lone = _lead_scores(np.vstack([similarity, on_topic]))[:1]
             self._credit_own_words(lone, said)
             return lone
-        scores = _lead_scores(similarity)
+        rivals = similarity
+        if len(self.rival_owners):
+            heard = np.full_like(similarity, -1.0)
+            np.maximum.at(heard, self.rival_owners, self.rival_wordings @ unit_vectors.T)
+            rivals = np.maximum(similarity, heard)
+        scores = _lead_scores(similarity, rivals)
         self._credit_own_words(scores, said)
         if len(self.facet_owners):
             self._credit_facets(scores, np.vstack([similarity, on_topic]), unit_vectors,
@@ -490,13 +499,16 @@ class _RubricVectors:
         texts = (card.title, *(item.text for item in items))
         unhinted = tuple(index for index, point in enumerate(rubric.key_points) if not point.match)
         return _rubric_vectors(encoder, texts, len(rubric.key_points), unhinted, card.question,
-                               tuple(_wordings_read(item) for item in items))
+                               tuple(_wordings_read(item) for item in items),
+                               tuple(point.wordings if len(point.match) >= WELL_HINTED else ()
+                                     for point in rubric.key_points))
 
 
 @lru_cache(maxsize=512)
 def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                     glossable: tuple[int, ...], question: str = "",
-                    wordings: tuple[tuple[str, ...], ...] = ()) -> _RubricVectors:
+                    wordings: tuple[tuple[str, ...], ...] = (),
+                    rival_wordings: tuple[tuple[str, ...], ...] = ()) -> _RubricVectors:
     """The title first, then the key points, then the mistakes. Each mistake is paired with
     the key point it most resembles: the one it gets wrong. Glossable: the key points that
     also read an attempt's glossed Russian, and have facets and own words. A key point's
@@ -504,16 +516,22 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
     (0, 1, 2) any statement may use.
     Wordings: each statement's other wordings, whose closest one stands for the statement.
     Own words: a glossable key point's word stems that the question and title do not give
-    (none for a terse one, which is named word for word instead)."""
+    (none for a terse one, which is named word for word instead). Rival wordings: the wordings
+    of the key points that do not read their own (see _wordings_read), which still count when
+    the point is another statement's rival: a mistake's Russian wording must not lead over a
+    point only because the point is read in English."""
     given = _numbers(question) | _numbers(texts[0]) | {0.0, 1.0, 2.0}
     asked = {*phrase_stems(question), *phrase_stems(texts[0])}
     facets = [(index, facet) for index in glossable if not _is_terse(texts[index + 1])
               for facet in _facets(texts[index + 1])]
     worded = [(index, wording) for index, said in enumerate(wordings) for wording in said]
+    rivals = [(index, wording) for index, said in enumerate(rival_wordings) for wording in said]
     vectors = encoder.encode([*texts, *(facet for _, facet in facets),
-                              *(wording for _, wording in worded)])
+                              *(wording for _, wording in worded),
+                              *(wording for _, wording in rivals)])
     facet_vectors = vectors[len(texts):len(texts) + len(facets)]
-    wording_vectors = vectors[len(texts) + len(facets):]
+    wording_vectors = vectors[len(texts) + len(facets):len(texts) + len(facets) + len(worded)]
+    rival_vectors = vectors[len(texts) + len(facets) + len(worded):]
     vectors = vectors[:len(texts)]
     statements = vectors[1:]
     contradicted = tuple(_contradicted(statements[:points] @ mistake)
@@ -532,7 +550,8 @@ def _rubric_vectors(encoder: Encoder, texts: tuple[str, ...], points: int,
                           frozenset(given), tuple(bool(NEEDLESS.search(text)) for text in texts[1:]),
                           tuple(frozenset(set(phrase_stems(texts[index + 1])) - asked)
                                 if index in glossable and not _is_terse(texts[index + 1])
-                                else frozenset() for index in range(points)))
+                                else frozenset() for index in range(points)),
+                          rival_vectors, np.array([index for index, _ in rivals], dtype=int))
 
 
 def _wordings_read(item: KeyPoint | Mistake) -> tuple[str, ...]:
@@ -540,7 +559,8 @@ def _wordings_read(item: KeyPoint | Mistake) -> tuple[str, ...]:
     patterns or more: its hints already hold the ways it is said, and its wordings would only
     add near misses. Not a mistake's terse ones, under MISTAKE_WORDING_WORDS words: a terse
     wrong version is a word away from the right one ("dropout still on" against "dropout
-    off"), a difference the encoder does not hear."""
+    off"), a difference the encoder does not hear. (A key point's unread wordings still make
+    it a stronger rival of the card's other statements.)"""
     if isinstance(item, KeyPoint):
         return () if len(item.match) >= WELL_HINTED else item.wordings
     return tuple(wording for wording in item.wordings
