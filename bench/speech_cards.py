@@ -132,6 +132,8 @@ The same v11 transcripts (cached), re-graded on 2026-11-30 after two grader chan
 unhinted key point counts the share of its own words said; a mistake's hint counts only where
 the sentence scores 0.3 for the mistake): held-out mixed agreement 0.892 -> 0.903, ru 0.946 and
 en 0.989 unchanged; development mixed 0.941 -> 0.951, ru 0.902 -> 0.912, en 0.980 unchanged.
+After the next grader change (a key point's wordings count when it is a rival): held-out ru
+0.957, en 0.978, mixed 0.892; development ru 0.931, en 0.971, mixed 0.951.
 
 Development cards, v9 -> v11: mixed WER 0.415 -> 0.403, agreement 0.912 -> 0.922 (ru 0.440 /
 0.902 and en 0.083 / 0.980 unchanged); with the grader's next change (a sentence opening with
