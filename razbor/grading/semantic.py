@@ -190,11 +190,12 @@ class SemanticGrader:
         rubric = _RubricVectors.of(card, self.encoder)
         if not parts or not len(rubric.statements):
             return parts, rubric, None
-        stating = np.array([len(phrase_stems(unit.text)) >= FACET_WORDS for unit in parts])
         texts = [unit.text for unit in parts]
+        written = [phrase_stems(text) for text in texts]
+        stating = np.array([len(stems) >= FACET_WORDS for stems in written])
         glossed = [gloss(spell(text)) for text in texts] if rubric.glossable else texts
-        said = [{*phrase_stems(text), *phrase_stems(reading)}
-                for text, reading in zip(texts, glossed, strict=True)] if any(rubric.own_words) else []
+        said = [{*stems, *phrase_stems(reading)}
+                for stems, reading in zip(written, glossed, strict=True)] if any(rubric.own_words) else []
         scores = rubric.scores(*self._readings(texts, glossed), stating, said)
         rubric.credit_numbers(scores, parts)
         if not card.rubric.key_points and _cyrillic(text) == _cyrillic(card.short_answer):
