@@ -1,6 +1,7 @@
 """The store on real databases: schema, export and import, and refusals that change nothing."""
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -31,6 +32,33 @@ def test_opening_twice_migrates_once(database_url):
     with again.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     again.close()
+
+
+def journal_modes_of_stores_opened_together(url: str, count: int) -> list[str]:
+    """Open `count` stores on `url` at the same moment; what journal mode each one sees."""
+    start = threading.Barrier(count)
+
+    def open_and_close(_) -> str:
+        start.wait()
+        store = Store.open(url)
+        with store.engine.connect() as connection:
+            mode = connection.execute(sa.text("PRAGMA journal_mode")).scalar()
+        store.close()
+        return mode
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(open_and_close, range(count)))
+
+
+def test_stores_opened_together_on_new_sqlite_files_wait_for_each_other(tmp_path):
+    """Servers started at once on a new file all race to switch it to WAL mode.
+
+    SQLite fails all but one of them at once instead of letting them wait (waiting could
+    deadlock). Before the switch was retried, a few starts in a hundred failed this way.
+    """
+    for attempt in range(20):
+        url = f"sqlite:///{tmp_path}/razbor-{attempt}.sqlite3"
+        assert journal_modes_of_stores_opened_together(url, 8) == ["wal"] * 8
 
 
 @pytest.mark.parametrize("url", [

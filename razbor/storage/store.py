@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -49,6 +50,9 @@ WRITES = "razbor_writes"
 RETURNED_AT = "razbor_returned_at"
 # Seconds a pooled PostgreSQL connection may sit idle and still be used without a ping first.
 PING_AFTER_IDLE = 1.0
+# Seconds an SQLite connection waits for the write lock before it gives up.
+SQLITE_BUSY_SECONDS = 10.0
+WAL_SWITCH_RETRY_SECONDS = 0.01
 
 
 class StorageError(Exception):
@@ -313,15 +317,37 @@ def _lock_card(db: Connection, user_id: int, card_id: str) -> None:
 def _sqlite_connect(dbapi_connection, _record) -> None:
     """Hand transaction control to SQLAlchemy (its pysqlite recipe) and set the pragmas.
 
-    FULL sync makes an acknowledged write survive a crash; WAL lets readers run beside the
-    writer; the busy timeout makes a writer wait for the lock instead of failing.
+    The busy timeout comes first and makes a writer wait for the lock instead of failing;
+    WAL lets readers run beside the writer; FULL sync makes an acknowledged write survive a
+    crash.
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                   "busy_timeout=10000"):
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+    _switch_to_wal(cursor)
+    for pragma in ("synchronous=FULL", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _switch_to_wal(cursor) -> None:
+    """Put the file in WAL mode, retrying while other connections do the same.
+
+    Switching a new file to WAL needs it alone. When several connections open it at once,
+    each holding a read lock and asking for the write lock, SQLite answers "database is
+    locked" at once rather than wait the busy timeout, since waiting could deadlock. So
+    servers started together on a new file would fail; instead each retries, within the
+    same time the busy timeout would have allowed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_SWITCH_RETRY_SECONDS)
 
 
 def _sqlite_begin(connection: Connection) -> None:
