@@ -200,7 +200,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
                    "its job is queued again")
 @settings_options(*TRAINER, *RECORDING)
 def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
-    """Run background jobs (transcriptions) for `razbor serve --jobs queue` on PostgreSQL."""
+    """Run background jobs (transcriptions, and gradings by the LLM judge) for `razbor serve
+    --jobs queue` on PostgreSQL."""
     from razbor.jobs import run_worker
 
     if not settings.database_url.startswith("postgresql"):
@@ -209,13 +210,15 @@ def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
     trainer = _open(settings)
     with _library_errors(settings):
         speech = settings.transcription(trainer, defer=False)
-    if speech is None:
-        raise click.ClickException(f"razbor worker: {_speech_status(settings, False)}: there "
-                                   "is nothing for a worker to run")
+    if speech is None and not trainer.grades_slowly:
+        raise click.ClickException(f"razbor worker: {_speech_status(settings, False)} and the "
+                                   f"{settings.grader} grader needs no job: there is nothing "
+                                   "for a worker to run")
     click.echo(f"razbor worker: database {_describe(trainer.store)}, {concurrency} job(s) at "
                "a time")
-    speech.audio_dir.mkdir(parents=True, exist_ok=True)
-    run_worker(settings.database_url, speech, concurrency, stalled_after)
+    if speech is not None:
+        speech.audio_dir.mkdir(parents=True, exist_ok=True)
+    run_worker(settings.database_url, trainer, speech, concurrency, stalled_after)
 
 
 def _check_accounts(settings: Settings, store: Store) -> None:

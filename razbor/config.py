@@ -20,7 +20,9 @@ from razbor.grading.backends import BACKENDS, GraderSettings
 
 if TYPE_CHECKING:
     from razbor.cards import Deck
+    from razbor.deferred_grading import DeferredGrading
     from razbor.grading.backends import Grader
+    from razbor.jobs import JobQueue
     from razbor.practice import Trainer
     from razbor.transcription import TranscriptionService
 
@@ -84,7 +86,8 @@ class Settings:
     accounts: bool = _setting(False, "Multi-user mode: sign-in, invitations and the admin "
                                      "page (create the first admin with `razbor user add "
                                      "NAME --admin`)")
-    jobs: str = _setting("in-process", "Where slow work (transcription) runs: in-process (a "
+    jobs: str = _setting("in-process", "Where slow work (transcription, grading by the LLM "
+                                       "judge) runs: in-process (a "
                                        "thread of the server) or queue (procrastinate on the "
                                        "PostgreSQL database, run by `razbor worker`)")
     workers: int = _setting(1, "App processes `razbor serve` runs (several share the database; "
@@ -158,16 +161,26 @@ class Settings:
         except OSError as error:
             raise SettingError(f"{self.source('audio_dir')}: cannot create {audio}: "
                                f"{error.strerror} (fix: pass a folder you can write to)") from error
-        queue = None
-        if defer and "jobs" in self.used and self.jobs == "queue":
-            from razbor.jobs import JobQueue
-
-            queue = JobQueue(self.database_url)
         return TranscriptionService(
             trainer, WhisperTranscriber(self.speech_model), audio,
             max_seconds=self.max_recording_seconds,
             max_bytes=self.max_recording_mb * 1_000_000, language=self.speech_language,
-            queue=queue)
+            queue=self.job_queue() if defer else None)
+
+    def job_queue(self) -> JobQueue | None:
+        """The job queue an app process hands slow work to, with --jobs queue (else None:
+        the work runs in the process)."""
+        if "jobs" not in self.used or self.jobs != "queue":
+            return None
+        from razbor.jobs import JobQueue
+
+        return JobQueue(self.database_url)
+
+    def deferred_grading(self, trainer: Trainer) -> DeferredGrading:
+        """Where a web app process grades attempts when the grader is slow."""
+        from razbor.deferred_grading import DeferredGrading
+
+        return DeferredGrading(trainer, self.job_queue() if trainer.grades_slowly else None)
 
     def make_grader(self) -> Grader:
         from razbor.grading.backends import make_grader

@@ -1,5 +1,7 @@
 """Background work on a real queue when razbor is hosted: procrastinate on the same PostgreSQL.
 
+The work is transcription, and grading with a slow grader (the LLM judge).
+
 On a laptop (and on SQLite) slow work runs in a thread of the one server process. A hosted
 trainer with several app processes sets `--jobs queue`: the app processes only defer jobs to
 procrastinate's tables in razbor's own PostgreSQL database, and `razbor worker` processes run
@@ -8,7 +10,8 @@ deferred, so a restarted app process neither loses nor re-runs another's work.
 
 A worker killed mid-job leaves the job 'doing' with a heartbeat that stops; every worker
 looks for such stalled jobs each minute and puts them back in the queue. Jobs are idempotent
-(a transcription rewrites its own recording row and skips a finished one), so a job run twice
+(a transcription rewrites its own recording row and skips a finished one; a
+grading writes only an attempt still waiting for its feedback), so a job run twice
 shows nothing twice.
 """
 
@@ -23,11 +26,13 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
+    from razbor.practice import Trainer
     from razbor.transcription import TranscriptionService
 
 log = logging.getLogger(__name__)
 QUEUE = "razbor"
 TRANSCRIBE = "razbor.transcribe"
+GRADE = "razbor.grade"
 RETRY_STALLED = "razbor.retry_stalled"
 # A worker sends a heartbeat every 10 s; one silent for this long is taken for dead.
 STALLED_AFTER_SECONDS = 60
@@ -71,8 +76,11 @@ class JobQueue:
     def transcribe(self, recording_id: int) -> None:
         self.app.configure_task(TRANSCRIBE, queue=QUEUE).defer(recording_id=recording_id)
 
+    def grade(self, attempt_id: int) -> None:
+        self.app.configure_task(GRADE, queue=QUEUE).defer(attempt_id=attempt_id)
 
-def worker_app(database_url: str, speech: TranscriptionService,
+
+def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService | None,
                stalled_after: float = STALLED_AFTER_SECONDS) -> procrastinate.App:
     """The procrastinate app a `razbor worker` process runs, with razbor's tasks."""
     app = procrastinate.App(
@@ -80,7 +88,13 @@ def worker_app(database_url: str, speech: TranscriptionService,
 
     @app.task(name=TRANSCRIBE, queue=QUEUE, pass_context=False)
     def transcribe(recording_id: int) -> None:
+        if speech is None:
+            raise RuntimeError("this worker has no speech: start it with --speech on")
         speech.run(recording_id, take_over=True)
+
+    @app.task(name=GRADE, queue=QUEUE, pass_context=False)
+    def grade(attempt_id: int) -> None:
+        trainer.grade_attempt(attempt_id)
 
     @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
     @app.task(name=RETRY_STALLED, queue=QUEUE, queueing_lock=RETRY_STALLED)
@@ -96,15 +110,15 @@ async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
         await app.job_manager.retry_job(job)
 
 
-def run_worker(database_url: str, speech: TranscriptionService, concurrency: int = 1,
-               stalled_after: float = STALLED_AFTER_SECONDS) -> None:
+def run_worker(database_url: str, trainer: Trainer, speech: TranscriptionService | None,
+               concurrency: int = 1, stalled_after: float = STALLED_AFTER_SECONDS) -> None:
     """Run jobs until stopped (SIGINT/SIGTERM let the current job finish first).
 
     Jobs that workers silent for stalled_after seconds left half-done are queued again, now
     and then each minute.
     """
     apply_schema(database_url)
-    app = worker_app(database_url, speech, stalled_after)
+    app = worker_app(database_url, trainer, speech, stalled_after)
 
     async def work() -> None:
         async with app.open_async():

@@ -30,6 +30,8 @@ from razbor.storage import AttemptRecord, ReviewRecord, Store, TopicCounts, pref
 from razbor.storage.progress import read_practice_log
 
 MAX_ATTEMPT_SECONDS = 24 * 3600
+# An attempt's grading while a slow grader has yet to write its feedback.
+QUEUED = "queued"
 # Readiness forecasts kept in memory, one per user with a date (see Trainer.readiness).
 MAX_KEPT_PLANS = 1000
 
@@ -196,13 +198,16 @@ class Trainer:
 
     def submit_attempt(self, user_id: int, card_id: str, text: str, answered_aloud: bool,
                        seconds: float, now: datetime | None = None,
-                       recording_id: int | None = None) -> AttemptRecord:
+                       recording_id: int | None = None,
+                       grade_later: bool = False) -> AttemptRecord:
         """Record an attempt, which unlocks the card's analysis for it.
 
         An attempt made from a recording carries its transcript's delivery report. Text that
         cannot be stored as it was typed is refused, not cleaned: a NUL character (PostgreSQL
         text cannot hold one) or an unpaired surrogate (not Unicode text) comes from a broken
-        client, and silently changing the attempt would hide that.
+        client, and silently changing the attempt would hide that. With grade_later, a typed
+        attempt is stored with its grading queued, and grade_attempt writes the feedback (and
+        the delivery report) afterwards: a web request must not wait for a slow grader.
         """
         self.card(card_id)
         recording = self.finished_recording(user_id, card_id, recording_id)
@@ -215,16 +220,37 @@ class Trainer:
             raise InvalidInput("type your attempt, or say that you answered aloud")
         if not 0 <= seconds <= MAX_ATTEMPT_SECONDS:
             raise InvalidInput(f"seconds must be between 0 and {MAX_ATTEMPT_SECONDS}")
+        if grade_later and text:
+            return self.store.add_attempt(user_id, card_id, self.versions[card_id], text,
+                                          answered_aloud, float(seconds), self._now(now),
+                                          recording_id=recording.id if recording else None,
+                                          grading=QUEUED)
         feedback = self.grader.grade(self.card(card_id), text) if text else None
-        delivery = None
-        if recording is not None:
-            transcript = Transcript.from_dict(recording.transcript)
-            delivery = delivery_report(transcript, _first_point(feedback, text,
-                                                                transcript.text)).to_dict()
         return self.store.add_attempt(user_id, card_id, self.versions[card_id], text,
                                       answered_aloud, float(seconds), self._now(now),
                                       feedback.to_dict() if feedback else None,
-                                      recording.id if recording else None, delivery)
+                                      recording.id if recording else None,
+                                      _delivery(recording, feedback, text))
+
+    @property
+    def grades_slowly(self) -> bool:
+        """Whether the grader waits on something outside the process (the LLM judge): a web
+        request then stores the attempt with grade_later and leaves the grading to a job."""
+        return getattr(self.grader, "slow", False)
+
+    def grade_attempt(self, attempt_id: int) -> bool:
+        """Write the feedback of an attempt stored with grade_later, graded against the card
+        as it stood when the attempt was made. False when there is nothing to do: no such
+        attempt, or already graded (a job run twice, or two processes taking up the same
+        attempt, writes it once)."""
+        attempt = self.store.attempt(attempt_id)
+        if attempt is None or attempt.grading is None:
+            return False
+        feedback = self.grader.grade(self.store.card_version(attempt.card_version_id),
+                                     attempt.text)
+        recording = self.store.recording(attempt.recording_id) if attempt.recording_id else None
+        return self.store.finish_grading(attempt_id, feedback.to_dict(),
+                                         _delivery(recording, feedback, attempt.text))
 
     def finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
         """The user's transcribed recording of this card (None for no id); NotFound, Conflict or
@@ -328,6 +354,14 @@ def storable_text(text: str) -> str:
         raise InvalidInput("the attempt is not valid Unicode text: it has an unpaired "
                            f"surrogate at character {error.start}") from error
     return text
+
+
+def _delivery(recording, feedback: Feedback | None, text: str) -> dict | None:
+    """The delivery report of an attempt made from a recording (None for a typed one)."""
+    if recording is None:
+        return None
+    transcript = Transcript.from_dict(recording.transcript)
+    return delivery_report(transcript, _first_point(feedback, text, transcript.text)).to_dict()
 
 
 def _first_point(feedback: Feedback | None, text: str, spoken: str) -> int | None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -230,3 +234,42 @@ def live_server(sqlite_url: str, seed_deck_dir: Path):
     server = LiveServer(sqlite_url, deck=seed_deck_dir).start()
     yield server
     server.stop()
+
+
+# What the held judge answers: the ranking point of the roc-auc card, quoted.
+HELD_VERDICT = {"covered": ["auc.ranking"], "mistakes": [],
+                "evidence": {"auc.ranking": "random positive"}}
+
+
+class HeldJudge(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint on loopback, standing in for the remote LLM service;
+    it answers only once the test opens the gate, as a slow model would, later."""
+
+    gate: ClassVar[threading.Event] = threading.Event()
+    asked: ClassVar[list[str]] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        HeldJudge.asked.append(body["messages"][1]["content"])
+        HeldJudge.gate.wait(timeout=60)
+        payload = json.dumps({"choices": [{"message": {"content": json.dumps(HELD_VERDICT)}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def held_judge_url():
+    HeldJudge.gate.clear()
+    HeldJudge.asked.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HeldJudge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    HeldJudge.gate.set()
+    server.shutdown()
+    server.server_close()

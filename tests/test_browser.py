@@ -11,7 +11,7 @@ import pytest
 
 from razbor.web.i18n import STRINGS, TOPIC_NAMES
 
-from .conftest import LiveServer
+from .conftest import HeldJudge, LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -330,5 +330,27 @@ def test_the_signed_in_header_fits_a_phone(browser, sqlite_url, seed_deck_dir):
             assert header.get_by_role("link", name=STRINGS["team"][lang]).is_visible()
             assert header.get_by_role("button", name=STRINGS["sign_out"][lang]).is_visible()
         page.close()
+    finally:
+        server.stop()
+
+
+def test_feedback_from_a_slow_judge_appears_by_itself(browser, sqlite_url, seed_deck_dir,
+                                                       held_judge_url):
+    """With the LLM judge the attempt page comes first; its script brings the feedback in."""
+    server = LiveServer(sqlite_url, "--grader", "llm", "--llm-url", held_judge_url,
+                        "--llm-model", "m", deck=seed_deck_dir).start()
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "/cards/roc-auc")
+        page.fill("#attempt-text", "AUC is the chance that a random positive outranks a "
+                                   "random negative.")
+        page.press("#attempt-text", "Control+Enter")
+        page.wait_for_url(re.compile(r"/attempts/\d+$"))
+        page.click("#reveal")
+        page.locator("#grading").wait_for(state="visible")
+        HeldJudge.gate.set()
+        page.locator('li.covered[data-point="auc.ranking"]').wait_for(state="visible",
+                                                                      timeout=30_000)
+        assert page.locator("#grading").count() == 0 and "reveal=1" in page.url
     finally:
         server.stop()

@@ -33,6 +33,7 @@ class FallbackGrader:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
+        self.slow = getattr(primary, "slow", False)
 
     def grade(self, card: Card, text: str) -> Feedback:
         try:

@@ -27,6 +27,8 @@ Reply with one JSON object and nothing else:
 
 class LLMJudge:
     name = "llm"
+    # A reply takes seconds, up to the timeout: the web app grades its attempts in a job.
+    slow = True
 
     def __init__(self, base_url: str, model: str, key: str = "", timeout: float = 60.0):
         if not base_url or not model:

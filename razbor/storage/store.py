@@ -77,6 +77,7 @@ class AttemptRecord:
     feedback: dict | None = None
     recording_id: int | None = None
     delivery: dict | None = None
+    grading: str | None = None
 
 
 @dataclass(frozen=True)
@@ -539,15 +540,30 @@ class Store:
     def add_attempt(self, user_id: int, card_id: str, version_id: int, text: str,
                     answered_aloud: bool, seconds: float, now: datetime,
                     feedback: dict | None = None, recording_id: int | None = None,
-                    delivery: dict | None = None) -> AttemptRecord:
-        """Store an attempt with its feedback; it is committed when this returns."""
+                    delivery: dict | None = None, grading: str | None = None) -> AttemptRecord:
+        """Store an attempt with its feedback, or with grading "queued" for feedback to come;
+        it is committed when this returns."""
         values = {"user_id": user_id, "card_id": card_id, "card_version_id": version_id,
                   "text": text, "answered_aloud": answered_aloud, "seconds": seconds,
                   "created_at": now, "feedback": feedback, "recording_id": recording_id,
-                  "delivery": delivery}
+                  "delivery": delivery, "grading": grading}
         with self.writing() as db:
             attempt_id = db.execute(attempts.insert().values(**values)).inserted_primary_key[0]
         return AttemptRecord(id=attempt_id, **values)
+
+    def ungraded_attempts(self) -> list[int]:
+        """The attempts still waiting for their feedback, oldest first."""
+        with self.reading() as db:
+            return list(db.execute(sa.select(attempts.c.id).where(attempts.c.grading.is_not(None))
+                                   .order_by(attempts.c.id)).scalars())
+
+    def finish_grading(self, attempt_id: int, feedback: dict, delivery: dict | None) -> bool:
+        """Store a waiting attempt's feedback; False if it was no longer waiting (another
+        process graded it first), and then nothing changes."""
+        with self.writing() as db:
+            return db.execute(attempts.update().where(
+                attempts.c.id == attempt_id, attempts.c.grading.is_not(None),
+            ).values(feedback=feedback, delivery=delivery, grading=None)).rowcount == 1
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         found = self.attempt_with_review(attempt_id)

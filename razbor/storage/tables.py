@@ -108,6 +108,8 @@ attempts = sa.Table(
     sa.Column("recording_id", sa.Integer,
               sa.ForeignKey("recordings.id", name="fk_attempts_recording"), nullable=True),
     sa.Column("delivery", sa.JSON, nullable=True),
+    # "queued" while a slow grader has yet to write the feedback; NULL once graded.
+    sa.Column("grading", sa.String(16), nullable=True),
     sa.Index("ix_attempts_user_card", "user_id", "card_id", "created_at"),
 )
 

@@ -12,6 +12,7 @@ from razbor.cards import Card
 from razbor.practice import MAX_ATTEMPT_SECONDS, Trainer
 from razbor.rendering import render_markdown
 from razbor.storage import MAX_ID, AttemptRecord, ReviewRecord
+from razbor.web.app import submit_for_grading
 from razbor.web.auth import looks_up_session, user_id_of
 from razbor.web.db_threads import run_read, run_write
 
@@ -82,6 +83,8 @@ class AttemptOut(Strict):
     review: ReviewOut | None = None
     feedback: dict | None = Field(None, description="The grader's feedback: key points "
                                   "covered with evidence spans, mistakes, suggested rating")
+    grading: str | None = Field(None, description='"queued" while a slow grader (the LLM '
+                                'judge) has yet to write the feedback; null once it has')
 
 
 class RatingIn(Strict):
@@ -122,6 +125,7 @@ def _attempt_out(attempt: AttemptRecord, review: ReviewRecord | None) -> Attempt
     return AttemptOut(id=attempt.id, card_id=attempt.card_id, text=attempt.text,
                       answered_aloud=attempt.answered_aloud, seconds=attempt.seconds,
                       created_at=attempt.created_at, feedback=attempt.feedback,
+                      grading=attempt.grading,
                       recording_id=attempt.recording_id, delivery=attempt.delivery,
                       review=_review_out(review) if review else None)
 
@@ -155,9 +159,9 @@ def card_analysis(request: Request, card_id: str) -> AnalysisOut:
 @router.post("/cards/{card_id}/attempts", status_code=201,
              summary="Submit an attempt (typed text, or answered aloud); unlocks the analysis")
 def submit_attempt(request: Request, card_id: str, body: AttemptIn) -> AttemptOut:
-    trainer, user_id = _trainer(request)
-    attempt = trainer.submit_attempt(user_id, card_id, body.text, body.answered_aloud,
-                                     body.seconds, recording_id=body.recording_id)
+    _, user_id = _trainer(request)
+    attempt = submit_for_grading(request, user_id, card_id, body.text, body.answered_aloud,
+                                 body.seconds, body.recording_id)
     return _attempt_out(attempt, None)
 
 

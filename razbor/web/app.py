@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from razbor import __version__
+from razbor.deferred_grading import DeferredGrading
 from razbor.labs.background import LabCache
 from razbor.practice import Conflict, InvalidInput, Locked, NotFound, PracticeError, Trainer
 from razbor.rendering import render_markdown
@@ -24,6 +25,7 @@ from razbor.web.i18n import LANGUAGES, translator
 from razbor.web.security import install_security
 
 if TYPE_CHECKING:
+    from razbor.storage import AttemptRecord
     from razbor.storage.accounts import Accounts
 
 HERE = Path(__file__).parent
@@ -160,28 +162,35 @@ def _chosen_language(scope) -> str | None:
 def create_app(trainer: Trainer, lang: str = "ru",
                speech: TranscriptionService | None = None,
                allowed_hosts: Sequence[str] | None = None,
-               accounts: Accounts | None = None) -> FastAPI:
+               accounts: Accounts | None = None,
+               grading: DeferredGrading | None = None) -> FastAPI:
     """The web trainer for one deck and database.
 
     Without accounts it serves the local user with no login; with them, every page and API
     call needs a signed-in account. allowed_hosts are the Host names it answers (None: any,
-    as for tests; `serve` passes them).
+    as for tests; `serve` passes them). Attempts a slow grader grades are graded by
+    `grading` after the request (default: in a thread of this process).
     """
     from razbor.web import admin, api, auth, interview, media, pages, recordings
 
+    grading = grading or DeferredGrading(trainer)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        grading.start()
         if speech is not None:
             speech.start()
         yield
         if speech is not None:
             speech.stop()
+        grading.stop()
 
     app = FastAPI(title="razbor", version=__version__, lifespan=lifespan,
                   description="Attempt-first practice for ML interviews.",
                   docs_url=None, redoc_url=None)
     app.state.trainer = trainer
     app.state.speech = speech
+    app.state.grading = grading
     app.state.accounts = accounts
     app.state.user_id = trainer.user() if accounts is None else None
     app.state.default_lang = lang
@@ -253,3 +262,15 @@ def render(request: Request, template: str, context: dict, status_code: int = 20
         request, template, {"t": translator(lang), "lang": lang,
                             "user": getattr(request.state, "user", None), **context},
         status_code=status_code)
+
+
+def submit_for_grading(request: Request, user_id: int, card_id: str, text: str, aloud: bool,
+                       seconds: float, recording_id: int | None) -> AttemptRecord:
+    """Store an attempt; with a slow grader, answer at once and have it graded after."""
+    grading = request.app.state.grading
+    attempt = request.app.state.trainer.submit_attempt(
+        user_id, card_id, text, aloud, seconds, recording_id=recording_id,
+        grade_later=grading.defers)
+    if attempt.grading:
+        grading.grade_later(attempt.id)
+    return attempt

@@ -61,6 +61,11 @@ STRINGS: dict[str, dict[str, str]] = {
                   "en": "Ctrl+Enter submits, Space reveals, 1–4 rate"},
     "language_switch": {"ru": "English", "en": "Русский"},
     "feedback": {"ru": "Разбор вашей попытки", "en": "Feedback on your attempt"},
+    "grading_queued": {"ru": "Ответ ещё проверяется: разбор появится здесь через несколько "
+                             "секунд.",
+                       "en": "Your answer is still being graded: the feedback will appear here "
+                             "in a few seconds."},
+    "grading_reload": {"ru": "Обновить", "en": "Reload"},
     "record": {"ru": "Записать ответ", "en": "Record answer"},
     "related": {"ru": "Что спросят дальше", "en": "Follow-up questions"},
     "run_lab": {"ru": "Проверить утверждения в лаборатории", "en": "Check the claims in a lab"},

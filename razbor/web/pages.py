@@ -14,7 +14,7 @@ from razbor.cards import Card
 from razbor.practice import InvalidInput, Locked, NotFound, Trainer
 from razbor.speech.whisper import speech_installed
 from razbor.transcription import SPEECH_CHOICES
-from razbor.web.app import language, render
+from razbor.web.app import language, render, submit_for_grading
 from razbor.web.auth import looks_up_session, user_id_of
 from razbor.web.charts import stats_charts
 from razbor.web.db_threads import run_read, run_write
@@ -131,8 +131,8 @@ def submit_attempt(
     card = trainer.card(card_id)
     try:
         seconds = _seconds_since(started_at, trainer.clock())
-        attempt = trainer.submit_attempt(user_id, card_id, text, bool(aloud), seconds,
-                                         recording_id=recording_id)
+        attempt = submit_for_grading(request, user_id, card_id, text, bool(aloud), seconds,
+                                     recording_id)
     except InvalidInput as error:
         context = _practice_context(card, topic, text, trainer.clock(), str(error))
         context["started_at"] = started_at or context["started_at"]

@@ -141,7 +141,25 @@
     });
   }
 
+  function awaitGrading() {
+    var notice = document.getElementById("grading");
+    if (!notice) return;
+    function check() {
+      fetch("/api/attempts/" + notice.dataset.attemptId)
+        .then(function (response) { return response.json(); })
+        .then(function (attempt) {
+          if (attempt.grading) { setTimeout(check, 1500); return; }
+          var url = new URL(window.location.href);
+          if (document.getElementById("analysis").open) url.searchParams.set("reveal", "1");
+          window.location.replace(url.toString());
+        })
+        .catch(function () { setTimeout(check, 5000); });
+    }
+    setTimeout(check, 1500);
+  }
+
   document.addEventListener("DOMContentLoaded", startTimer);
+  document.addEventListener("DOMContentLoaded", awaitGrading);
   document.addEventListener("DOMContentLoaded", setupRecorder);
   document.addEventListener("DOMContentLoaded", showChosenFile);
   document.addEventListener("keydown", onKey);

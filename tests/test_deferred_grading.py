@@ -1,0 +1,147 @@
+"""A slow grader (the LLM judge) grades after the request: the page answers at once, the
+feedback follows, and a restart or a worker on the job queue finishes what was left."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from razbor.grading.backends import GraderSettings, make_grader
+from razbor.practice import Trainer
+from razbor.storage import Store
+from razbor.web.app import create_app
+
+from .conftest import HeldJudge, seed_deck
+
+ANSWER = "AUC is the chance that a random positive outranks a random negative."
+
+
+def judged_trainer(url: str, judge_url: str, clock=None) -> Trainer:
+    grader = make_grader(GraderSettings("llm", llm_url=judge_url, llm_model="m"))
+    return Trainer(seed_deck(), Store.open(url), grader=grader,
+                   **({"clock": clock} if clock else {}))
+
+
+def wait_for_feedback(client: TestClient, attempt_id: int) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        attempt = client.get(f"/api/attempts/{attempt_id}").json()
+        if attempt["grading"] is None:
+            return attempt
+        time.sleep(0.1)
+    raise AssertionError(f"attempt {attempt_id} still not graded after 60 s")
+
+
+def test_an_attempt_graded_later_gets_the_feedback_grading_now_gives_and_only_once(trainer):
+    user = trainer.user()
+    now = trainer.submit_attempt(user, "roc-auc", ANSWER, False, 30)
+    later = trainer.submit_attempt(user, "roc-auc", ANSWER, False, 30, grade_later=True)
+    assert later.grading == "queued" and later.feedback is None
+    assert trainer.store.ungraded_attempts() == [later.id]
+    assert trainer.grade_attempt(later.id)
+    graded = trainer.attempt(user, later.id)
+    assert graded.grading is None
+    assert graded.feedback == trainer.attempt(user, now.id).feedback
+    assert not trainer.grade_attempt(later.id)
+    assert trainer.store.ungraded_attempts() == []
+
+
+def test_with_the_llm_judge_the_page_answers_first_and_the_feedback_follows(
+        sqlite_url, held_judge_url):
+    trainer = judged_trainer(sqlite_url, held_judge_url)
+    with TestClient(create_app(trainer), follow_redirects=False) as client:
+        page = client.get("/cards/roc-auc")
+        started = re.search(r'name="started_at" value="([^"]+)"', page.text).group(1)
+        response = client.post("/cards/roc-auc/attempts",
+                               data={"started_at": started, "text": ANSWER})
+        assert response.status_code == 303
+        attempt_id = int(response.headers["location"].rsplit("/", 1)[1])
+        waiting = client.get(f"/attempts/{attempt_id}")
+        assert 'id="grading"' in waiting.text and "ещё проверяется" in waiting.text
+        assert client.get(f"/api/attempts/{attempt_id}").json()["grading"] == "queued"
+        HeldJudge.gate.set()
+        graded = wait_for_feedback(client, attempt_id)
+        assert graded["feedback"]["backend"] == "llm"
+        assert [p["id"] for p in graded["feedback"]["key_points"] if p["covered"]] == \
+            ["auc.ranking"]
+        assert 'id="grading"' not in client.get(f"/attempts/{attempt_id}").text
+    assert len(HeldJudge.asked) == 1
+    trainer.store.close()
+
+
+def test_the_api_answers_201_with_the_grading_queued(sqlite_url, held_judge_url):
+    trainer = judged_trainer(sqlite_url, held_judge_url)
+    with TestClient(create_app(trainer)) as client:
+        created = client.post("/api/cards/roc-auc/attempts",
+                              json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
+        assert created.status_code == 201
+        assert created.json()["grading"] == "queued" and created.json()["feedback"] is None
+        HeldJudge.gate.set()
+        assert wait_for_feedback(client, created.json()["id"])["feedback"]["backend"] == "llm"
+    trainer.store.close()
+
+
+def test_a_server_started_again_grades_what_the_last_one_left_waiting(sqlite_url, held_judge_url):
+    trainer = judged_trainer(sqlite_url, held_judge_url)
+    left = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
+                                  grade_later=True)
+    HeldJudge.gate.set()
+    with TestClient(create_app(trainer)) as client:
+        assert wait_for_feedback(client, left.id)["feedback"]["backend"] == "llm"
+    trainer.store.close()
+
+
+def test_the_built_in_grader_still_grades_within_the_request(client_of_semantic_trainer):
+    created = client_of_semantic_trainer.post(
+        "/api/cards/roc-auc/attempts",
+        json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
+    assert created.json()["grading"] is None and created.json()["feedback"]["backend"] == "semantic"
+
+
+@pytest.fixture
+def client_of_semantic_trainer(sqlite_trainer):
+    with TestClient(create_app(sqlite_trainer)) as client:
+        yield client
+
+
+@pytest.mark.postgres
+def test_with_the_job_queue_a_worker_grades_the_attempt(postgres_url, held_judge_url, tmp_path,
+                                                         seed_deck_dir):
+    from razbor.deferred_grading import DeferredGrading
+    from razbor.jobs import JobQueue
+
+    trainer = judged_trainer(postgres_url, held_judge_url)
+    attempt = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
+                                     grade_later=True)
+    grading = DeferredGrading(trainer, JobQueue(postgres_url))
+    grading.start()
+    grading.grade_later(attempt.id)
+    grading.stop()
+    assert trainer.store.attempt(attempt.id).grading == "queued"
+    HeldJudge.gate.set()
+    with (tmp_path / "worker.log").open("w+b") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "razbor.cli", "worker", "--db", postgres_url, "--no-speech",
+             "--grader", "llm", "--llm-url", held_judge_url, "--llm-model", "m"],
+            stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "RAZBOR_DECK": str(seed_deck_dir)})
+        try:
+            deadline = time.monotonic() + 60
+            while trainer.store.attempt(attempt.id).grading is not None:
+                assert worker.poll() is None, log_text(log)
+                assert time.monotonic() < deadline, log_text(log)
+                time.sleep(0.2)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert trainer.store.attempt(attempt.id).feedback["backend"] == "llm"
+    trainer.store.close()
+
+
+def log_text(log) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")
