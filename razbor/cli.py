@@ -211,9 +211,10 @@ def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
     with _library_errors(settings):
         speech = settings.transcription(trainer, defer=False)
     if speech is None and not trainer.grades_slowly:
-        raise click.ClickException(f"razbor worker: {_speech_status(settings, False)} and the "
-                                   f"{settings.grader} grader needs no job: there is nothing "
-                                   "for a worker to run")
+        raise click.ClickException(
+            f"razbor worker: there is nothing for a worker to run: "
+            f"{_speech_status(settings, False)}; the {settings.grader} grader grades within "
+            "the request (fix: turn speech on, or pass --grader llm as the app processes do)")
     click.echo(f"razbor worker: database {_describe(trainer.store)}, {concurrency} job(s) at "
                "a time")
     if speech is not None:

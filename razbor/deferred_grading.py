@@ -3,16 +3,21 @@
 The LLM judge answers in seconds, up to its timeout; a web request that waited for it would
 hold a server thread all that time, and a few users submitting at once would stall the
 server. So the web app stores such an attempt with its grading queued, answers at once (the
-attempt page says the feedback is coming and refreshes), and grades it here: in a thread of
-the server process by default, or, with `--jobs queue`, in a `razbor worker` through the job
-queue. A process that starts takes up what is still queued, so a restart loses nothing; an
-attempt graded twice (two processes taking it up at once) keeps the first feedback.
+attempt page says the feedback is coming and brings it in), and grades it here: in a thread
+of the server process by default, or, with `--jobs queue`, in a `razbor worker` through the
+job queue.
+
+A process that starts takes up every attempt still waiting, whatever its grader is now, so a
+restart or a change of grader loses nothing. Several processes may reach for one attempt (app
+processes starting together on one database); each first claims it, and only the one that
+gets the claim asks the grader (see Trainer.grade_attempt).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,47 +30,54 @@ log = logging.getLogger(__name__)
 class DeferredGrading:
     """Where the web app sends attempts to grade after it has answered."""
 
-    def __init__(self, trainer: Trainer, queue: JobQueue | None = None):
+    def __init__(self, trainer: Trainer, queue_: JobQueue | None = None):
         self.trainer = trainer
-        self.queue = queue
-        self._threads: ThreadPoolExecutor | None = None
+        self.queue = queue_
+        self._waiting: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     @property
     def defers(self) -> bool:
-        """Whether attempts are graded later: only when the grader is slow."""
+        """Whether new attempts are graded later: only when the grader is slow."""
         return self.trainer.grades_slowly
 
     def start(self) -> None:
-        """Connect to the job queue, or take up every attempt still waiting for its feedback
-        (left by a process that stopped before grading it)."""
-        if not self.defers:
-            return
+        """Connect to the job queue or start the grading thread, and take up every attempt
+        still waiting for its feedback (left by a process that stopped before grading it)."""
         if self.queue is not None:
             self.queue.open()
-            return
+        else:
+            with self._lock:
+                self._waiting = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._work, args=(self._waiting,),
+                                                name="razbor-grading", daemon=True)
+                self._thread.start()
         for attempt_id in self.trainer.store.ungraded_attempts():
             self.grade_later(attempt_id)
 
     def stop(self) -> None:
-        """Stop taking work; an attempt not yet graded stays queued for the next start."""
-        if self.queue is not None and self.defers:
+        """Stop taking work. An attempt being graded is left to its thread (a daemon: the
+        process does not wait for the judge), and one not yet graded stays queued for the
+        next start."""
+        if self.queue is not None:
             self.queue.close()
-        if self._threads is not None:
-            self._threads.shutdown(wait=False, cancel_futures=True)
-            self._threads = None
+        with self._lock:
+            if self._thread is not None:
+                self._waiting.put(None)
+                self._thread = None
 
     def grade_later(self, attempt_id: int) -> None:
-        """Have the attempt graded: by a worker through the queue, or by this process's
-        grading thread (one: a local LLM server answers one request at a time anyway)."""
+        """Have the attempt graded: by a worker through the queue, or by this process's one
+        grading thread (a local LLM server answers one request at a time anyway)."""
         if self.queue is not None:
             self.queue.grade(attempt_id)
-            return
-        if self._threads is None:
-            self._threads = ThreadPoolExecutor(1, thread_name_prefix="razbor-grading")
-        self._threads.submit(self._grade, attempt_id)
+        else:
+            self._waiting.put(attempt_id)
 
-    def _grade(self, attempt_id: int) -> None:
-        try:
-            self.trainer.grade_attempt(attempt_id)
-        except Exception:  # a broken attempt must not stop the grading of the others
-            log.exception("grading attempt %s failed; it stays queued", attempt_id)
+    def _work(self, waiting: queue.SimpleQueue[int | None]) -> None:
+        while (attempt_id := waiting.get()) is not None:
+            try:
+                self.trainer.grade_attempt(attempt_id)
+            except Exception:  # a broken attempt must not stop the grading of the others
+                log.exception("grading attempt %s failed; it stays queued", attempt_id)

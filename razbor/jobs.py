@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
@@ -31,8 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 QUEUE = "razbor"
+# Gradings have a queue of their own: a worker runs only the jobs it can (one without speech
+# would fail every transcription it took).
+GRADING_QUEUE = "razbor-grading"
 TRANSCRIBE = "razbor.transcribe"
 GRADE = "razbor.grade"
+# A grading that failed (the database was away, say) is tried again this often, this long apart.
+GRADE_RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=30)
 RETRY_STALLED = "razbor.retry_stalled"
 # A worker sends a heartbeat every 10 s; one silent for this long is taken for dead.
 STALLED_AFTER_SECONDS = 60
@@ -77,7 +84,18 @@ class JobQueue:
         self.app.configure_task(TRANSCRIBE, queue=QUEUE).defer(recording_id=recording_id)
 
     def grade(self, attempt_id: int) -> None:
-        self.app.configure_task(GRADE, queue=QUEUE).defer(attempt_id=attempt_id)
+        """Defer the grading of an attempt, once: app processes starting together all find
+        the attempts left waiting, and one queued job per attempt is enough."""
+        with suppress(AlreadyEnqueued):
+            self.app.configure_task(GRADE, queue=GRADING_QUEUE,
+                                    queueing_lock=f"{GRADE}:{attempt_id}").defer(
+                attempt_id=attempt_id)
+
+
+def worker_queues(trainer: Trainer, speech: TranscriptionService | None) -> list[str]:
+    """The queues a worker takes jobs from: those whose jobs it can run."""
+    return [*([QUEUE] if speech is not None else []),
+            *([GRADING_QUEUE] if trainer.grades_slowly else [])]
 
 
 def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService | None,
@@ -88,16 +106,15 @@ def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService
 
     @app.task(name=TRANSCRIBE, queue=QUEUE, pass_context=False)
     def transcribe(recording_id: int) -> None:
-        if speech is None:
-            raise RuntimeError("this worker has no speech: start it with --speech on")
         speech.run(recording_id, take_over=True)
 
-    @app.task(name=GRADE, queue=QUEUE, pass_context=False)
+    @app.task(name=GRADE, queue=GRADING_QUEUE, pass_context=False, retry=GRADE_RETRY)
     def grade(attempt_id: int) -> None:
         trainer.grade_attempt(attempt_id)
 
     @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
-    @app.task(name=RETRY_STALLED, queue=QUEUE, queueing_lock=RETRY_STALLED)
+    @app.task(name=RETRY_STALLED, queue=worker_queues(trainer, speech)[0],
+              queueing_lock=RETRY_STALLED)
     async def retry_stalled(timestamp: int) -> None:
         await _retry_stalled(app, stalled_after)
 
@@ -123,7 +140,8 @@ def run_worker(database_url: str, trainer: Trainer, speech: TranscriptionService
     async def work() -> None:
         async with app.open_async():
             await _retry_stalled(app, stalled_after)
-            await app.run_worker_async(queues=[QUEUE], concurrency=concurrency,
+            await app.run_worker_async(queues=worker_queues(trainer, speech),
+                                       concurrency=concurrency,
                                        install_signal_handlers=True,
                                        stalled_worker_timeout=stalled_after)
 

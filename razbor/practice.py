@@ -32,6 +32,8 @@ from razbor.storage.progress import read_practice_log
 MAX_ATTEMPT_SECONDS = 24 * 3600
 # An attempt's grading while a slow grader has yet to write its feedback.
 QUEUED = "queued"
+# Seconds a process's claim on an attempt to grade holds: twice the LLM judge's timeout.
+GRADING_CLAIM_SECONDS = 120
 # Readiness forecasts kept in memory, one per user with a date (see Trainer.readiness).
 MAX_KEPT_PLANS = 1000
 
@@ -238,19 +240,28 @@ class Trainer:
         request then stores the attempt with grade_later and leaves the grading to a job."""
         return getattr(self.grader, "slow", False)
 
-    def grade_attempt(self, attempt_id: int) -> bool:
+    def grade_attempt(self, attempt_id: int, now: datetime | None = None) -> bool:
         """Write the feedback of an attempt stored with grade_later, graded against the card
         as it stood when the attempt was made. False when there is nothing to do: no such
-        attempt, or already graded (a job run twice, or two processes taking up the same
-        attempt, writes it once)."""
-        attempt = self.store.attempt(attempt_id)
-        if attempt is None or attempt.grading is None:
+        attempt, already graded (a job run twice), or claimed by another process that is
+        grading it (processes starting together take up the same attempts). A claim older
+        than GRADING_CLAIM_SECONDS, longer than the judge's timeout, is a dead process's; a
+        grading that fails gives its claim back."""
+        now = self._now(now)
+        if not self.store.claim_grading(attempt_id, now,
+                                        now - timedelta(seconds=GRADING_CLAIM_SECONDS)):
             return False
-        feedback = self.grader.grade(self.store.card_version(attempt.card_version_id),
-                                     attempt.text)
-        recording = self.store.recording(attempt.recording_id) if attempt.recording_id else None
-        return self.store.finish_grading(attempt_id, feedback.to_dict(),
-                                         _delivery(recording, feedback, attempt.text))
+        try:
+            attempt = self.store.attempt(attempt_id)
+            feedback = self.grader.grade(self.store.card_version(attempt.card_version_id),
+                                         attempt.text)
+            recording = (self.store.recording(attempt.recording_id) if attempt.recording_id
+                         else None)
+            return self.store.finish_grading(attempt_id, feedback.to_dict(),
+                                             _delivery(recording, feedback, attempt.text))
+        except Exception:
+            self.store.release_grading(attempt_id)  # so that a retry may claim it at once
+            raise
 
     def finished_recording(self, user_id: int, card_id: str, recording_id: int | None):
         """The user's transcribed recording of this card (None for no id); NotFound, Conflict or

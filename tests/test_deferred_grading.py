@@ -6,16 +6,20 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from razbor.config import Settings
+from razbor.deferred_grading import DeferredGrading
 from razbor.grading.backends import GraderSettings, make_grader
-from razbor.practice import Trainer
+from razbor.practice import GRADING_CLAIM_SECONDS, Trainer
 from razbor.storage import Store
 from razbor.web.app import create_app
+from razbor.web.factory import build_app
 
-from .conftest import HeldJudge, seed_deck
+from .conftest import HeldJudge, free_port, seed_deck
 
 ANSWER = "AUC is the chance that a random positive outranks a random negative."
 
@@ -48,6 +52,21 @@ def test_an_attempt_graded_later_gets_the_feedback_grading_now_gives_and_only_on
     assert graded.feedback == trainer.attempt(user, now.id).feedback
     assert not trainer.grade_attempt(later.id)
     assert trainer.store.ungraded_attempts() == []
+
+
+def test_one_process_at_a_time_holds_an_attempt_to_grade(trainer, clock):
+    store = trainer.store
+    waiting = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
+                                     grade_later=True).id
+    hold = timedelta(seconds=GRADING_CLAIM_SECONDS)
+    start = clock()
+    assert store.claim_grading(waiting, start, start - hold)
+    soon = start + timedelta(seconds=10)
+    assert not store.claim_grading(waiting, soon, soon - hold)
+    store.release_grading(waiting)
+    assert store.claim_grading(waiting, soon, soon - hold)
+    dead = soon + hold + timedelta(seconds=1)
+    assert store.claim_grading(waiting, dead, dead - hold)
 
 
 def test_with_the_llm_judge_the_page_answers_first_and_the_feedback_follows(
@@ -108,20 +127,59 @@ def client_of_semantic_trainer(sqlite_trainer):
         yield client
 
 
-@pytest.mark.postgres
-def test_with_the_job_queue_a_worker_grades_the_attempt(postgres_url, held_judge_url, tmp_path,
-                                                         seed_deck_dir):
-    from razbor.deferred_grading import DeferredGrading
-    from razbor.jobs import JobQueue
+def test_processes_starting_together_ask_the_judge_once_per_attempt(sqlite_url,
+                                                                    held_judge_url):
+    trainer = judged_trainer(sqlite_url, held_judge_url)
+    left = [trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
+                                   grade_later=True).id for _ in range(3)]
+    processes = [DeferredGrading(judged_trainer(sqlite_url, held_judge_url)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    HeldJudge.gate.set()
+    deadline = time.monotonic() + 60
+    while trainer.store.ungraded_attempts():
+        assert time.monotonic() < deadline, "attempts still waiting after 60 s"
+        time.sleep(0.1)
+    for process in processes:
+        process.stop()
+    assert len(HeldJudge.asked) == len(left)
+    trainer.store.close()
 
-    trainer = judged_trainer(postgres_url, held_judge_url)
+
+def test_attempts_left_waiting_are_graded_by_the_grader_a_server_restarts_with(
+        sqlite_url, held_judge_url, sqlite_trainer):
+    judged = judged_trainer(sqlite_url, held_judge_url)
+    left = judged.submit_attempt(judged.user(), "roc-auc", ANSWER, False, 30, grade_later=True)
+    with TestClient(create_app(sqlite_trainer)) as client:
+        assert wait_for_feedback(client, left.id)["feedback"]["backend"] == "semantic"
+    assert HeldJudge.asked == []
+    judged.store.close()
+
+
+def test_a_judge_that_fails_leaves_the_built_in_feedback_and_says_why(sqlite_url):
+    unreachable = f"http://127.0.0.1:{free_port()}/v1"
+    trainer = judged_trainer(sqlite_url, unreachable)
     attempt = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
                                      grade_later=True)
-    grading = DeferredGrading(trainer, JobQueue(postgres_url))
-    grading.start()
-    grading.grade_later(attempt.id)
-    grading.stop()
-    assert trainer.store.attempt(attempt.id).grading == "queued"
+    assert trainer.grade_attempt(attempt.id)
+    feedback = trainer.attempt(trainer.user(), attempt.id).feedback
+    assert feedback["backend"] == "rules" and "llm grader failed" in feedback["notice"]
+    trainer.store.close()
+
+
+@pytest.mark.postgres
+def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
+        postgres_url, held_judge_url, tmp_path, seed_deck_dir):
+    settings = Settings.load(db=postgres_url, jobs="queue", grader="llm",
+                             llm_url=held_judge_url, llm_model="m", speech=False)
+    trainer = judged_trainer(postgres_url, held_judge_url)
+    app = build_app(settings, trainer, None, "127.0.0.1")
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        created = client.post("/api/cards/roc-auc/attempts",
+                              json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
+        assert created.json()["grading"] == "queued"
+    attempt_id = created.json()["id"]
+    assert HeldJudge.asked == []
     HeldJudge.gate.set()
     with (tmp_path / "worker.log").open("w+b") as log:
         worker = subprocess.Popen(
@@ -131,14 +189,15 @@ def test_with_the_job_queue_a_worker_grades_the_attempt(postgres_url, held_judge
             env={**os.environ, "RAZBOR_DECK": str(seed_deck_dir)})
         try:
             deadline = time.monotonic() + 60
-            while trainer.store.attempt(attempt.id).grading is not None:
+            while trainer.store.attempt(attempt_id).grading is not None:
                 assert worker.poll() is None, log_text(log)
                 assert time.monotonic() < deadline, log_text(log)
                 time.sleep(0.2)
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-    assert trainer.store.attempt(attempt.id).feedback["backend"] == "llm"
+    assert trainer.store.attempt(attempt_id).feedback["backend"] == "llm"
+    assert len(HeldJudge.asked) == 1
     trainer.store.close()
 
 

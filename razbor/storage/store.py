@@ -78,6 +78,7 @@ class AttemptRecord:
     recording_id: int | None = None
     delivery: dict | None = None
     grading: str | None = None
+    grading_claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -557,13 +558,30 @@ class Store:
             return list(db.execute(sa.select(attempts.c.id).where(attempts.c.grading.is_not(None))
                                    .order_by(attempts.c.id)).scalars())
 
+    def claim_grading(self, attempt_id: int, now: datetime, stale_before: datetime) -> bool:
+        """Claim a waiting attempt for grading: True for exactly one of the processes asking,
+        until its claim is older than stale_before (its process died mid-grading)."""
+        with self.writing() as db:
+            return db.execute(attempts.update().where(
+                attempts.c.id == attempt_id, attempts.c.grading.is_not(None),
+                sa.or_(attempts.c.grading_claimed_at.is_(None),
+                       attempts.c.grading_claimed_at < stale_before),
+            ).values(grading_claimed_at=now)).rowcount == 1
+
+    def release_grading(self, attempt_id: int) -> None:
+        """Give up a claim on an attempt to grade, which stays waiting."""
+        with self.writing() as db:
+            db.execute(attempts.update().where(attempts.c.id == attempt_id)
+                       .values(grading_claimed_at=None))
+
     def finish_grading(self, attempt_id: int, feedback: dict, delivery: dict | None) -> bool:
         """Store a waiting attempt's feedback; False if it was no longer waiting (another
         process graded it first), and then nothing changes."""
         with self.writing() as db:
             return db.execute(attempts.update().where(
                 attempts.c.id == attempt_id, attempts.c.grading.is_not(None),
-            ).values(feedback=feedback, delivery=delivery, grading=None)).rowcount == 1
+            ).values(feedback=feedback, delivery=delivery, grading=None,
+                     grading_claimed_at=None)).rowcount == 1
 
     def attempt(self, attempt_id: int) -> AttemptRecord | None:
         found = self.attempt_with_review(attempt_id)

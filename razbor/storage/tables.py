@@ -110,7 +110,9 @@ attempts = sa.Table(
     sa.Column("delivery", sa.JSON, nullable=True),
     # "queued" while a slow grader has yet to write the feedback; NULL once graded.
     sa.Column("grading", sa.String(16), nullable=True),
+    sa.Column("grading_claimed_at", UTCDateTime, nullable=True),
     sa.Index("ix_attempts_user_card", "user_id", "card_id", "created_at"),
+    sa.Index("ix_attempts_grading", "grading"),
 )
 
 recordings = sa.Table(

@@ -144,18 +144,28 @@
   function awaitGrading() {
     var notice = document.getElementById("grading");
     if (!notice) return;
+    var tries = 0;
     function check() {
+      tries += 1;
       fetch("/api/attempts/" + notice.dataset.attemptId)
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.json();
+        })
         .then(function (attempt) {
-          if (attempt.grading) { setTimeout(check, 1500); return; }
+          if (attempt.grading) { later(); return; }
           var url = new URL(window.location.href);
           if (document.getElementById("analysis").open) url.searchParams.set("reveal", "1");
           window.location.replace(url.toString());
         })
-        .catch(function () { setTimeout(check, 5000); });
+        .catch(later);
     }
-    setTimeout(check, 1500);
+    function later() {
+      // Every 1.5 s for the first minute, then every 10 s; after ten minutes the link stays.
+      if (tries < 40) setTimeout(check, 1500);
+      else if (tries < 94) setTimeout(check, 10000);
+    }
+    later();
   }
 
   document.addEventListener("DOMContentLoaded", startTimer);
