@@ -236,23 +236,20 @@ def live_server(sqlite_url: str, seed_deck_dir: Path):
     server.stop()
 
 
-# What the held judge answers: the ranking point of the roc-auc card, quoted.
-HELD_VERDICT = {"covered": ["auc.ranking"], "mistakes": [],
-                "evidence": {"auc.ranking": "random positive"}}
+class JudgeServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint on loopback, standing in for the remote LLM service: it
+    answers `reply` once `gate` is open (the held judge keeps it shut, as a slow model would
+    answer, later) and keeps what it was asked."""
 
-
-class HeldJudge(BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint on loopback, standing in for the remote LLM service;
-    it answers only once the test opens the gate, as a slow model would, later."""
-
+    reply = ""
     gate: ClassVar[threading.Event] = threading.Event()
-    asked: ClassVar[list[str]] = []
+    seen: ClassVar[list] = []
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        HeldJudge.asked.append(body["messages"][1]["content"])
-        HeldJudge.gate.wait(timeout=60)
-        payload = json.dumps({"choices": [{"message": {"content": json.dumps(HELD_VERDICT)}}]})
+        JudgeServer.seen.append((self.path, self.headers.get("Authorization"), body))
+        JudgeServer.gate.wait(timeout=60)
+        payload = json.dumps({"choices": [{"message": {"content": JudgeServer.reply}}]})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -262,14 +259,31 @@ class HeldJudge(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def held_judge_url():
-    HeldJudge.gate.clear()
-    HeldJudge.asked.clear()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HeldJudge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def _judge(reply: str, answers_at_once: bool):
+    JudgeServer.reply = reply
+    JudgeServer.seen.clear()
+    if answers_at_once:
+        JudgeServer.gate.set()
+    else:
+        JudgeServer.gate.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JudgeServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/v1"
-    HeldJudge.gate.set()
+    JudgeServer.gate.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def judge_url():
+    """A judge that answers at once; the test sets JudgeServer.reply."""
+    yield from _judge("", answers_at_once=True)
+
+
+@pytest.fixture
+def held_judge_url():
+    """A judge that answers the roc-auc card's ranking point, quoted, once the test opens
+    JudgeServer.gate."""
+    yield from _judge(json.dumps({"covered": ["auc.ranking"], "mistakes": [],
+                                  "evidence": {"auc.ranking": "random positive"}}),
+                      answers_at_once=False)

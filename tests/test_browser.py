@@ -11,7 +11,7 @@ import pytest
 
 from razbor.web.i18n import STRINGS, TOPIC_NAMES
 
-from .conftest import HeldJudge, LiveServer
+from .conftest import JudgeServer, LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -348,7 +348,7 @@ def test_feedback_from_a_slow_judge_appears_by_itself(browser, sqlite_url, seed_
         page.wait_for_url(re.compile(r"/attempts/\d+$"))
         page.click("#reveal")
         page.locator("#grading").wait_for(state="visible")
-        HeldJudge.gate.set()
+        JudgeServer.gate.set()
         page.locator('li.covered[data-point="auc.ranking"]').wait_for(state="visible",
                                                                       timeout=30_000)
         assert page.locator("#grading").count() == 0 and "reveal=1" in page.url

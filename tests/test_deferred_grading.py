@@ -19,7 +19,7 @@ from razbor.storage import Store
 from razbor.web.app import create_app
 from razbor.web.factory import build_app
 
-from .conftest import HeldJudge, free_port, seed_deck
+from .conftest import JudgeServer, free_port, seed_deck
 
 ANSWER = "AUC is the chance that a random positive outranks a random negative."
 
@@ -82,13 +82,13 @@ def test_with_the_llm_judge_the_page_answers_first_and_the_feedback_follows(
         waiting = client.get(f"/attempts/{attempt_id}")
         assert 'id="grading"' in waiting.text and "ещё проверяется" in waiting.text
         assert client.get(f"/api/attempts/{attempt_id}").json()["grading"] == "queued"
-        HeldJudge.gate.set()
+        JudgeServer.gate.set()
         graded = wait_for_feedback(client, attempt_id)
         assert graded["feedback"]["backend"] == "llm"
         assert [p["id"] for p in graded["feedback"]["key_points"] if p["covered"]] == \
             ["auc.ranking"]
         assert 'id="grading"' not in client.get(f"/attempts/{attempt_id}").text
-    assert len(HeldJudge.asked) == 1
+    assert len(JudgeServer.seen) == 1
     trainer.store.close()
 
 
@@ -99,7 +99,7 @@ def test_the_api_answers_201_with_the_grading_queued(sqlite_url, held_judge_url)
                               json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
         assert created.status_code == 201
         assert created.json()["grading"] == "queued" and created.json()["feedback"] is None
-        HeldJudge.gate.set()
+        JudgeServer.gate.set()
         assert wait_for_feedback(client, created.json()["id"])["feedback"]["backend"] == "llm"
     trainer.store.close()
 
@@ -108,7 +108,7 @@ def test_a_server_started_again_grades_what_the_last_one_left_waiting(sqlite_url
     trainer = judged_trainer(sqlite_url, held_judge_url)
     left = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
                                   grade_later=True)
-    HeldJudge.gate.set()
+    JudgeServer.gate.set()
     with TestClient(create_app(trainer)) as client:
         assert wait_for_feedback(client, left.id)["feedback"]["backend"] == "llm"
     trainer.store.close()
@@ -135,14 +135,14 @@ def test_processes_starting_together_ask_the_judge_once_per_attempt(sqlite_url,
     processes = [DeferredGrading(judged_trainer(sqlite_url, held_judge_url)) for _ in range(3)]
     for process in processes:
         process.start()
-    HeldJudge.gate.set()
+    JudgeServer.gate.set()
     deadline = time.monotonic() + 60
     while trainer.store.ungraded_attempts():
         assert time.monotonic() < deadline, "attempts still waiting after 60 s"
         time.sleep(0.1)
     for process in processes:
         process.stop()
-    assert len(HeldJudge.asked) == len(left)
+    assert len(JudgeServer.seen) == len(left)
     trainer.store.close()
 
 
@@ -152,7 +152,7 @@ def test_attempts_left_waiting_are_graded_by_the_grader_a_server_restarts_with(
     left = judged.submit_attempt(judged.user(), "roc-auc", ANSWER, False, 30, grade_later=True)
     with TestClient(create_app(sqlite_trainer)) as client:
         assert wait_for_feedback(client, left.id)["feedback"]["backend"] == "semantic"
-    assert HeldJudge.asked == []
+    assert JudgeServer.seen == []
     judged.store.close()
 
 
@@ -179,8 +179,8 @@ def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
                               json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
         assert created.json()["grading"] == "queued"
     attempt_id = created.json()["id"]
-    assert HeldJudge.asked == []
-    HeldJudge.gate.set()
+    assert JudgeServer.seen == []
+    JudgeServer.gate.set()
     with (tmp_path / "worker.log").open("w+b") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "razbor.cli", "worker", "--db", postgres_url, "--no-speech",
@@ -197,7 +197,7 @@ def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
             worker.terminate()
             worker.wait(timeout=30)
     assert trainer.store.attempt(attempt_id).feedback["backend"] == "llm"
-    assert len(HeldJudge.asked) == 1
+    assert len(JudgeServer.seen) == 1
     trainer.store.close()
 
 

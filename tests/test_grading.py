@@ -2,10 +2,7 @@
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +16,7 @@ from razbor.grading.gloss import spell
 from razbor.grading.rules import RuleGrader
 from razbor.grading.semantic import SemanticGrader
 
-from .conftest import SHARED
+from .conftest import SHARED, JudgeServer
 
 DATA = Path(__file__).parent / "data"
 DECK = load_deck()
@@ -145,35 +142,6 @@ def test_an_unknown_concept_in_a_card_is_a_deck_error(tmp_path):
     (tmp_path / "roc.md").write_text(card.replace("@one_point", "@no_such_concept", 1))
     result = CliRunner().invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 1 and "unknown concept '@no_such_concept'" in result.output
-
-
-class JudgeServer(BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint on loopback, standing in for the remote LLM service."""
-
-    reply = ""
-    seen: ClassVar[list] = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        JudgeServer.seen.append((self.path, self.headers.get("Authorization"), body))
-        payload = json.dumps({"choices": [{"message": {"content": JudgeServer.reply}}]})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload.encode())
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def judge_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JudgeServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1"
-    server.shutdown()
-    server.server_close()
 
 
 def test_the_llm_judge_speaks_the_openai_chat_api(judge_url):
