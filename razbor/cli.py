@@ -200,7 +200,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
                    "its job is queued again")
 @settings_options(*TRAINER, *RECORDING)
 def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
-    """Run background jobs (transcriptions, and gradings by the LLM judge) for `razbor serve
+    """Run background jobs (transcriptions, gradings by the LLM judge, labs) for `razbor serve
     --jobs queue` on PostgreSQL."""
     from razbor.jobs import run_worker
 
@@ -210,13 +210,8 @@ def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
     trainer = _open(settings)
     with _library_errors(settings):
         speech = settings.transcription(trainer, defer=False)
-    if speech is None and not trainer.grades_slowly:
-        raise click.ClickException(
-            f"razbor worker: there is nothing for a worker to run: "
-            f"{_speech_status(settings, False)}; the {settings.grader} grader grades within "
-            "the request (fix: turn speech on, or pass --grader llm as the app processes do)")
     click.echo(f"razbor worker: database {_describe(trainer.store)}, {concurrency} job(s) at "
-               "a time")
+               f"a time; {_speech_status(settings, speech is not None)}")
     if speech is not None:
         speech.audio_dir.mkdir(parents=True, exist_ok=True)
     run_worker(settings.database_url, trainer, speech, concurrency, stalled_after)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from razbor.deferred_grading import DeferredGrading
     from razbor.grading.backends import Grader
     from razbor.jobs import JobQueue
+    from razbor.labs.background import LabCache, QueuedLabs
     from razbor.practice import Trainer
     from razbor.transcription import TranscriptionService
 
@@ -87,13 +88,15 @@ class Settings:
                                      "page (create the first admin with `razbor user add "
                                      "NAME --admin`)")
     jobs: str = _setting("in-process", "Where slow work (transcription, grading by the LLM "
-                                       "judge) runs: in-process (a "
+                                       "judge, labs) runs: in-process (a "
                                        "thread of the server) or queue (procrastinate on the "
                                        "PostgreSQL database, run by `razbor worker`)")
     workers: int = _setting(1, "App processes `razbor serve` runs (several share the database; "
                                "use PostgreSQL for more than a few)")
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     used: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # The one job queue of a process built from these settings, once asked for.
+    _queue: list[JobQueue] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def load(cls, used: Iterable[str] | None = None, **overrides) -> Settings:
@@ -172,9 +175,19 @@ class Settings:
         the work runs in the process)."""
         if "jobs" not in self.used or self.jobs != "queue":
             return None
-        from razbor.jobs import JobQueue
+        if not self._queue:
+            from razbor.jobs import JobQueue
 
-        return JobQueue(self.database_url)
+            self._queue.append(JobQueue(self.database_url))
+        return self._queue[0]
+
+    def lab_runs(self, trainer: Trainer) -> LabCache | QueuedLabs:
+        """Where a web app process has labs computed: by a worker with --jobs queue, else in
+        a thread of its own."""
+        from razbor.labs.background import LabCache, QueuedLabs
+
+        queue = self.job_queue()
+        return LabCache() if queue is None else QueuedLabs(trainer.store, queue)
 
     def deferred_grading(self, trainer: Trainer) -> DeferredGrading:
         """Where a web app process grades attempts when the grader is slow."""

@@ -1,6 +1,6 @@
 """Background work on a real queue when razbor is hosted: procrastinate on the same PostgreSQL.
 
-The work is transcription, and grading with a slow grader (the LLM judge).
+The work is transcription, grading with a slow grader (the LLM judge), and labs.
 
 On a laptop (and on SQLite) slow work runs in a thread of the one server process. A hosted
 trainer with several app processes sets `--jobs queue`: the app processes only defer jobs to
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -27,17 +28,21 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
+from razbor.labs.background import compute_and_save
+
 if TYPE_CHECKING:
     from razbor.practice import Trainer
     from razbor.transcription import TranscriptionService
 
 log = logging.getLogger(__name__)
 QUEUE = "razbor"
-# Gradings have a queue of their own: a worker runs only the jobs it can (one without speech
-# would fail every transcription it took).
+# Gradings and labs have queues of their own: a worker runs only the jobs it can (one without
+# speech would fail every transcription it took). Every worker can run labs.
 GRADING_QUEUE = "razbor-grading"
+LAB_QUEUE = "razbor-labs"
 TRANSCRIBE = "razbor.transcribe"
 GRADE = "razbor.grade"
+LAB = "razbor.lab"
 # A grading that failed (the database was away, say) is tried again this often, this long apart.
 GRADE_RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=30)
 RETRY_STALLED = "razbor.retry_stalled"
@@ -66,22 +71,41 @@ def apply_schema(database_url: str) -> None:
 
 
 class JobQueue:
-    """What an app process uses: defer a job by name, nothing else (no task code runs here)."""
+    """What an app process uses: defer a job by name, nothing else (no task code runs here).
+
+    One queue serves every service of the process (transcription, grading, labs): each opens
+    it when it starts and closes it when it stops, and the connection lives while any needs it.
+    """
 
     def __init__(self, database_url: str):
         self.database_url = database_url
         self.app = procrastinate.App(
             connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(database_url)))
+        self._users = 0
+        self._lock = threading.Lock()
 
     def open(self) -> None:
-        apply_schema(self.database_url)
-        self.app.open()
+        with self._lock:
+            if self._users == 0:
+                apply_schema(self.database_url)
+                self.app.open()
+            self._users += 1
 
     def close(self) -> None:
-        self.app.close()
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self.app.close()
 
     def transcribe(self, recording_id: int) -> None:
         self.app.configure_task(TRANSCRIBE, queue=QUEUE).defer(recording_id=recording_id)
+
+    def run_lab(self, name: str, seed: int) -> None:
+        """Defer a lab's computation, once however many requests ask for it meanwhile."""
+        with suppress(AlreadyEnqueued):
+            self.app.configure_task(LAB, queue=LAB_QUEUE,
+                                    queueing_lock=f"{LAB}:{name}:{seed}").defer(name=name,
+                                                                               seed=seed)
 
     def grade(self, attempt_id: int) -> None:
         """Defer the grading of an attempt, once: app processes starting together all find
@@ -95,7 +119,7 @@ class JobQueue:
 def worker_queues(trainer: Trainer, speech: TranscriptionService | None) -> list[str]:
     """The queues a worker takes jobs from: those whose jobs it can run."""
     return [*([QUEUE] if speech is not None else []),
-            *([GRADING_QUEUE] if trainer.grades_slowly else [])]
+            *([GRADING_QUEUE] if trainer.grades_slowly else []), LAB_QUEUE]
 
 
 def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService | None,
@@ -112,8 +136,12 @@ def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService
     def grade(attempt_id: int) -> None:
         trainer.grade_attempt(attempt_id)
 
+    @app.task(name=LAB, queue=LAB_QUEUE, pass_context=False)
+    def lab(name: str, seed: int) -> None:
+        compute_and_save(trainer.store, name, seed)
+
     @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
-    @app.task(name=RETRY_STALLED, queue=worker_queues(trainer, speech)[0],
+    @app.task(name=RETRY_STALLED, queue=LAB_QUEUE,
               queueing_lock=RETRY_STALLED)
     async def retry_stalled(timestamp: int) -> None:
         await _retry_stalled(app, stalled_after)

@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from razbor.config import Settings
 from razbor.deferred_grading import DeferredGrading
 from razbor.grading.backends import GraderSettings, make_grader
+from razbor.labs.background import labs_version
 from razbor.practice import GRADING_CLAIM_SECONDS, Trainer
 from razbor.storage import Store
+from razbor.storage.lab_outcomes import saved_lab_outcome
 from razbor.web.app import create_app
 from razbor.web.factory import build_app
 
@@ -168,7 +170,7 @@ def test_a_judge_that_fails_leaves_the_built_in_feedback_and_says_why(sqlite_url
 
 
 @pytest.mark.postgres
-def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
+def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades_and_runs_the_lab(
         postgres_url, held_judge_url, tmp_path, seed_deck_dir):
     settings = Settings.load(db=postgres_url, jobs="queue", grader="llm",
                              llm_url=held_judge_url, llm_model="m", speech=False)
@@ -178,6 +180,7 @@ def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
         created = client.post("/api/cards/roc-auc/attempts",
                               json={"text": ANSWER, "answered_aloud": False, "seconds": 12})
         assert created.json()["grading"] == "queued"
+        assert client.get("/cards/roc-auc/lab").status_code == 202
     attempt_id = created.json()["id"]
     assert JudgeServer.seen == []
     JudgeServer.gate.set()
@@ -193,11 +196,19 @@ def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades(
                 assert worker.poll() is None, log_text(log)
                 assert time.monotonic() < deadline, log_text(log)
                 time.sleep(0.2)
+            while saved_lab_outcome(trainer.store, "roc-auc", 0, labs_version()) is None:
+                assert worker.poll() is None, log_text(log)
+                assert time.monotonic() < deadline, log_text(log)
+                time.sleep(0.2)
         finally:
             worker.terminate()
             worker.wait(timeout=30)
     assert trainer.store.attempt(attempt_id).feedback["backend"] == "llm"
     assert len(JudgeServer.seen) == 1
+    with TestClient(build_app(settings, trainer, None, "127.0.0.1"),
+                    base_url="http://127.0.0.1") as client:
+        lab = client.get("/cards/roc-auc/lab")
+    assert lab.status_code == 200 and 'id="lab-claims"' in lab.text
     trainer.store.close()
 
 

@@ -30,7 +30,7 @@ def test_opening_twice_migrates_once(database_url):
     Store.open(database_url).close()
     again = Store.open(database_url)
     with again.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0010"
     again.close()
 
 

@@ -2,17 +2,28 @@
 
 Some labs train small networks for many seconds; a page that ran them on every request could be
 made to burn the CPU by anyone who links to it. Here a request only asks for a result: it gets
-the finished one, or None while the one worker thread computes it.
+the finished one, or None while it is computed: by the server's one lab thread (LabCache), or,
+for a hosted trainer that hands slow work to `razbor worker` (`--jobs queue`), by a worker,
+which keeps it in the database for every app process (QueuedLabs).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from razbor.labs import LabResult, LabUnavailable, run_lab
+from razbor.labs import Claim, LabResult, LabUnavailable, get_lab, run_lab
+
+if TYPE_CHECKING:
+    from razbor.jobs import JobQueue
+    from razbor.storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,12 @@ class LabCache:
         self._queue: deque[tuple[str, int]] = deque()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Nothing to start: the lab thread starts when work arrives."""
+
+    def stop(self) -> None:
+        """Nothing to stop: the lab thread ends when its queue is empty."""
 
     def outcome(self, name: str, seed: int = 0) -> LabOutcome | None:
         """The finished outcome, or None after making sure it is being computed."""
@@ -79,3 +96,56 @@ def _compute(name: str, seed: int) -> LabOutcome:
     except Exception as error:
         log.exception("lab %s (seed %d) failed", name, seed)
         return LabOutcome(problem=f"lab {name!r} failed: {error}")
+
+
+class QueuedLabs:
+    """Lab outcomes a worker computed and saved, read from the database; a lab not computed
+    yet is deferred to the job queue, once however many processes ask."""
+
+    def __init__(self, store: Store, queue: JobQueue):
+        self.store = store
+        self.queue = queue
+        self._finished: dict[tuple[str, int], LabOutcome] = {}
+
+    def start(self) -> None:
+        self.queue.open()
+
+    def stop(self) -> None:
+        self.queue.close()
+
+    def outcome(self, name: str, seed: int = 0) -> LabOutcome | None:
+        """The saved outcome (kept in memory once read: it never changes for this code), or
+        None after making sure a job computes it."""
+        from razbor.storage.lab_outcomes import saved_lab_outcome
+
+        key = (name, seed)
+        if key in self._finished:
+            return self._finished[key]
+        saved = saved_lab_outcome(self.store, name, seed, labs_version())
+        if saved is None:
+            self.queue.run_lab(name, seed)
+            return None
+        claims, problem = saved
+        outcome = LabOutcome(problem=problem) if claims is None else LabOutcome(
+            result=LabResult(get_lab(name), tuple(Claim(**claim) for claim in claims)))
+        self._finished[key] = outcome
+        return outcome
+
+
+def compute_and_save(store: Store, name: str, seed: int) -> None:
+    """What a worker's lab job does: run the lab and keep its outcome for every app process."""
+    from razbor.storage.lab_outcomes import save_lab_outcome
+
+    outcome = _compute(name, seed)
+    claims = [asdict(claim) for claim in outcome.result.claims] if outcome.result else None
+    save_lab_outcome(store, name, seed, labs_version(), claims, outcome.problem,
+                     datetime.now(UTC))
+
+
+@cache
+def labs_version() -> str:
+    """A digest of the labs' code: an outcome saved by other code may no longer hold."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:40]

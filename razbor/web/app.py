@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from razbor import __version__
 from razbor.deferred_grading import DeferredGrading
-from razbor.labs.background import LabCache
+from razbor.labs.background import LabCache, QueuedLabs
 from razbor.practice import Conflict, InvalidInput, Locked, NotFound, PracticeError, Trainer
 from razbor.rendering import render_markdown
 from razbor.transcription import TranscriptionService
@@ -163,20 +163,24 @@ def create_app(trainer: Trainer, lang: str = "ru",
                speech: TranscriptionService | None = None,
                allowed_hosts: Sequence[str] | None = None,
                accounts: Accounts | None = None,
-               grading: DeferredGrading | None = None) -> FastAPI:
+               grading: DeferredGrading | None = None,
+               labs: LabCache | QueuedLabs | None = None) -> FastAPI:
     """The web trainer for one deck and database.
 
     Without accounts it serves the local user with no login; with them, every page and API
     call needs a signed-in account. allowed_hosts are the Host names it answers (None: any,
     as for tests; `serve` passes them). Attempts a slow grader grades are graded by
-    `grading` after the request (default: in a thread of this process).
+    `grading` after the request, and labs are computed by `labs` (by default both in a
+    thread of this process).
     """
     from razbor.web import admin, api, auth, interview, media, pages, recordings
 
     grading = grading or DeferredGrading(trainer)
+    labs = labs or LabCache()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        labs.start()
         grading.start()
         if speech is not None:
             speech.start()
@@ -184,6 +188,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
         if speech is not None:
             speech.stop()
         grading.stop()
+        labs.stop()
 
     app = FastAPI(title="razbor", version=__version__, lifespan=lifespan,
                   description="Attempt-first practice for ML interviews.",
@@ -194,7 +199,7 @@ def create_app(trainer: Trainer, lang: str = "ru",
     app.state.accounts = accounts
     app.state.user_id = trainer.user() if accounts is None else None
     app.state.default_lang = lang
-    app.state.labs = LabCache()
+    app.state.labs = labs
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     # Templates are read once: checking every file's time on each page costs several stat calls.
     templates.env.auto_reload = False

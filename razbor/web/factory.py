@@ -28,7 +28,8 @@ def build_app(settings: Settings, trainer: Trainer, speech: TranscriptionService
     return create_app(trainer, lang=settings.lang, speech=speech,
                       allowed_hosts=trusted_hosts(settings.allowed_hosts, bind_host),
                       accounts=Accounts(trainer.store) if settings.accounts else None,
-                      grading=settings.deferred_grading(trainer))
+                      grading=settings.deferred_grading(trainer),
+                      labs=settings.lab_runs(trainer))
 
 
 def app_from_environment() -> FastAPI:
