@@ -212,6 +212,10 @@ def worker(settings: Settings, concurrency: int, stalled_after: int) -> None:
         speech = settings.transcription(trainer, defer=False)
     click.echo(f"razbor worker: database {_describe(trainer.store)}, {concurrency} job(s) at "
                f"a time; {_speech_status(settings, speech is not None)}")
+    click.echo("razbor worker: takes "
+               + ("gradings (the LLM judge) and " if trainer.grades_slowly else
+                  f"no gradings (the {settings.grader} grader needs none) and ")
+               + ("transcriptions and labs" if speech is not None else "labs"))
     if speech is not None:
         speech.audio_dir.mkdir(parents=True, exist_ok=True)
     run_worker(settings.database_url, trainer, speech, concurrency, stalled_after)

@@ -96,7 +96,8 @@ class Settings:
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     used: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     # The one job queue of a process built from these settings, once asked for.
-    _queue: list[JobQueue] = field(default_factory=list, compare=False, repr=False)
+    _queue: list[JobQueue] = field(default_factory=list, init=False, compare=False,
+                                   repr=False)
 
     @classmethod
     def load(cls, used: Iterable[str] | None = None, **overrides) -> Settings:

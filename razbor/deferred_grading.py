@@ -10,15 +10,18 @@ job queue.
 A process that starts takes up every attempt still waiting, whatever its grader is now, so a
 restart or a change of grader loses nothing. Several processes may reach for one attempt (app
 processes starting together on one database); each first claims it, and only the one that
-gets the claim asks the grader (see Trainer.grade_attempt).
+gets the claim asks the grader (see Trainer.grade_attempt); the others look again once the
+claim would have run out, in case its process died.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from queue import SimpleQueue
 from typing import TYPE_CHECKING
+
+from razbor.practice import GRADING_CLAIM_SECONDS, GradingBusy
 
 if TYPE_CHECKING:
     from razbor.jobs import JobQueue
@@ -30,10 +33,12 @@ log = logging.getLogger(__name__)
 class DeferredGrading:
     """Where the web app sends attempts to grade after it has answered."""
 
-    def __init__(self, trainer: Trainer, queue_: JobQueue | None = None):
+    def __init__(self, trainer: Trainer, queue: JobQueue | None = None,
+                 recheck_after: float = GRADING_CLAIM_SECONDS):
         self.trainer = trainer
-        self.queue = queue_
-        self._waiting: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.queue = queue
+        self.recheck_after = recheck_after
+        self._waiting: SimpleQueue[int | None] = SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -49,7 +54,7 @@ class DeferredGrading:
             self.queue.open()
         else:
             with self._lock:
-                self._waiting = queue.SimpleQueue()
+                self._waiting = SimpleQueue()
                 self._thread = threading.Thread(target=self._work, args=(self._waiting,),
                                                 name="razbor-grading", daemon=True)
                 self._thread.start()
@@ -75,9 +80,18 @@ class DeferredGrading:
         else:
             self._waiting.put(attempt_id)
 
-    def _work(self, waiting: queue.SimpleQueue[int | None]) -> None:
+    def _work(self, waiting: SimpleQueue[int | None]) -> None:
         while (attempt_id := waiting.get()) is not None:
             try:
                 self.trainer.grade_attempt(attempt_id)
+            except GradingBusy:
+                self._recheck(waiting, attempt_id)
             except Exception:  # a broken attempt must not stop the grading of the others
                 log.exception("grading attempt %s failed; it stays queued", attempt_id)
+
+    def _recheck(self, waiting: SimpleQueue[int | None], attempt_id: int) -> None:
+        """Ask again once another process's claim would have run out: by then it has graded
+        the attempt, or it died and the claim is free."""
+        timer = threading.Timer(self.recheck_after, waiting.put, args=(attempt_id,))
+        timer.daemon = True
+        timer.start()

@@ -43,8 +43,9 @@ LAB_QUEUE = "razbor-labs"
 TRANSCRIBE = "razbor.transcribe"
 GRADE = "razbor.grade"
 LAB = "razbor.lab"
-# A grading that failed (the database was away, say) is tried again this often, this long apart.
-GRADE_RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=30)
+# A grading that failed (the database was away, or a dead worker's claim has not run out) is
+# tried again this often, this long apart: longer in all than a claim holds.
+GRADE_RETRY = procrastinate.RetryStrategy(max_attempts=6, wait=30)
 RETRY_STALLED = "razbor.retry_stalled"
 # A worker sends a heartbeat every 10 s; one silent for this long is taken for dead.
 STALLED_AFTER_SECONDS = 60
@@ -101,11 +102,12 @@ class JobQueue:
         self.app.configure_task(TRANSCRIBE, queue=QUEUE).defer(recording_id=recording_id)
 
     def run_lab(self, name: str, seed: int) -> None:
-        """Defer a lab's computation, once however many requests ask for it meanwhile."""
+        """Defer a lab's computation: one job waiting however many requests ask meanwhile, and
+        one running at a time (a job queued while another runs finds the outcome saved)."""
         with suppress(AlreadyEnqueued):
-            self.app.configure_task(LAB, queue=LAB_QUEUE,
-                                    queueing_lock=f"{LAB}:{name}:{seed}").defer(name=name,
-                                                                               seed=seed)
+            key = f"{LAB}:{name}:{seed}"
+            self.app.configure_task(LAB, queue=LAB_QUEUE, queueing_lock=key,
+                                    lock=key).defer(name=name, seed=seed)
 
     def grade(self, attempt_id: int) -> None:
         """Defer the grading of an attempt, once: app processes starting together all find
@@ -134,15 +136,14 @@ def worker_app(database_url: str, trainer: Trainer, speech: TranscriptionService
 
     @app.task(name=GRADE, queue=GRADING_QUEUE, pass_context=False, retry=GRADE_RETRY)
     def grade(attempt_id: int) -> None:
-        trainer.grade_attempt(attempt_id)
+        trainer.grade_attempt(attempt_id)  # GradingBusy fails the job: the retry looks again
 
     @app.task(name=LAB, queue=LAB_QUEUE, pass_context=False)
     def lab(name: str, seed: int) -> None:
         compute_and_save(trainer.store, name, seed)
 
     @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
-    @app.task(name=RETRY_STALLED, queue=LAB_QUEUE,
-              queueing_lock=RETRY_STALLED)
+    @app.task(name=RETRY_STALLED, queue=LAB_QUEUE, queueing_lock=RETRY_STALLED)
     async def retry_stalled(timestamp: int) -> None:
         await _retry_stalled(app, stalled_after)
 

@@ -66,6 +66,10 @@ class Stats:
     topics: list[TopicCounts]
 
 
+class GradingBusy(RuntimeError):
+    """Another process holds the attempt to grade; it may have died, so ask again later."""
+
+
 class Trainer:
     """One deck, one store, a scheduler per user: the whole practice flow."""
 
@@ -243,13 +247,16 @@ class Trainer:
     def grade_attempt(self, attempt_id: int, now: datetime | None = None) -> bool:
         """Write the feedback of an attempt stored with grade_later, graded against the card
         as it stood when the attempt was made. False when there is nothing to do: no such
-        attempt, already graded (a job run twice), or claimed by another process that is
-        grading it (processes starting together take up the same attempts). A claim older
-        than GRADING_CLAIM_SECONDS, longer than the judge's timeout, is a dead process's; a
-        grading that fails gives its claim back."""
+        attempt, or already graded (a job run twice). GradingBusy while another process
+        holds the attempt (processes starting together take up the same attempts): ask again
+        after GRADING_CLAIM_SECONDS, when a claim that old, longer than the judge's timeout,
+        is a dead process's. A grading that fails gives its claim back."""
         now = self._now(now)
         if not self.store.claim_grading(attempt_id, now,
                                         now - timedelta(seconds=GRADING_CLAIM_SECONDS)):
+            attempt = self.store.attempt(attempt_id)
+            if attempt is not None and attempt.grading is not None:
+                raise GradingBusy(f"attempt {attempt_id} is being graded by another process")
             return False
         try:
             attempt = self.store.attempt(attempt_id)

@@ -9,19 +9,20 @@ import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from razbor.config import Settings
 from razbor.deferred_grading import DeferredGrading
 from razbor.grading.backends import GraderSettings, make_grader
-from razbor.labs.background import labs_version
-from razbor.practice import GRADING_CLAIM_SECONDS, Trainer
+from razbor.labs.background import QueuedLabs, compute_and_save, labs_version
+from razbor.practice import GRADING_CLAIM_SECONDS, GradingBusy, Trainer
 from razbor.storage import Store
-from razbor.storage.lab_outcomes import saved_lab_outcome
+from razbor.storage.lab_outcomes import save_lab_outcome, saved_lab_outcome
 from razbor.web.app import create_app
 from razbor.web.factory import build_app
 
-from .conftest import JudgeServer, free_port, seed_deck
+from .conftest import NOW, JudgeServer, free_port, seed_deck
 
 ANSWER = "AUC is the chance that a random positive outranks a random negative."
 
@@ -69,6 +70,29 @@ def test_one_process_at_a_time_holds_an_attempt_to_grade(trainer, clock):
     assert store.claim_grading(waiting, soon, soon - hold)
     dead = soon + hold + timedelta(seconds=1)
     assert store.claim_grading(waiting, dead, dead - hold)
+
+
+def test_an_attempt_held_by_a_process_that_died_is_graded_once_the_claim_runs_out(
+        sqlite_url, held_judge_url, clock):
+    trainer = judged_trainer(sqlite_url, held_judge_url, clock)
+    left = trainer.submit_attempt(trainer.user(), "roc-auc", ANSWER, False, 30,
+                                  grade_later=True)
+    hold = timedelta(seconds=GRADING_CLAIM_SECONDS)
+    assert trainer.store.claim_grading(left.id, clock(), clock() - hold)
+    with pytest.raises(GradingBusy):
+        trainer.grade_attempt(left.id)
+    JudgeServer.gate.set()
+    grading = DeferredGrading(trainer, recheck_after=0.1)
+    grading.start()
+    clock.now += hold + timedelta(seconds=1)
+    deadline = time.monotonic() + 60
+    while trainer.store.ungraded_attempts():
+        assert time.monotonic() < deadline, "the dead process's attempt still waits"
+        time.sleep(0.1)
+    grading.stop()
+    assert len(JudgeServer.seen) == 1
+    assert not trainer.grade_attempt(left.id)
+    trainer.store.close()
 
 
 def test_with_the_llm_judge_the_page_answers_first_and_the_feedback_follows(
@@ -215,3 +239,42 @@ def test_with_the_job_queue_an_app_process_defers_and_a_worker_grades_and_runs_t
 def log_text(log) -> str:
     log.seek(0)
     return log.read().decode(errors="replace")
+
+
+@pytest.mark.postgres
+def test_a_lab_asked_for_again_and_again_is_queued_once_and_computed_once(postgres_url):
+    from razbor.jobs import JobQueue
+
+    store = Store.open(postgres_url)
+    labs = QueuedLabs(store, JobQueue(postgres_url))
+    labs.start()
+    try:
+        assert [labs.outcome("roc-auc") for _ in range(3)] == [None] * 3
+        with store.engine.begin() as db:
+            db.execute(sa.text("UPDATE procrastinate_jobs SET status = 'doing' "
+                               "WHERE task_name = 'razbor.lab'"))
+        assert labs.outcome("roc-auc") is None
+        with store.engine.connect() as db:
+            assert db.execute(sa.text("SELECT count(*) FROM procrastinate_jobs "
+                                      "WHERE task_name = 'razbor.lab'")).scalar() == 1
+        compute_and_save(store, "roc-auc", 0)
+        first = saved_lab_outcome(store, "roc-auc", 0, labs_version())
+        compute_and_save(store, "roc-auc", 0)
+        assert saved_lab_outcome(store, "roc-auc", 0, labs_version()) == first
+        assert labs.outcome("roc-auc").result.passed
+    finally:
+        labs.stop()
+        store.close()
+
+
+def test_a_labs_saved_problem_gives_way_to_its_claims_and_claims_stay(sqlite_url):
+    store = Store.open(sqlite_url)
+    version = labs_version()
+    save_lab_outcome(store, "roc-auc", 0, version, None, "needs torch", NOW)
+    assert saved_lab_outcome(store, "roc-auc", 0, version).problem == "needs torch"
+    claims = [{"statement": "s", "passed": True, "detail": "d"}]
+    save_lab_outcome(store, "roc-auc", 0, version, claims, "", NOW)
+    save_lab_outcome(store, "roc-auc", 0, version, None, "a crash", NOW)
+    saved = saved_lab_outcome(store, "roc-auc", 0, version)
+    assert saved.claims == claims and saved.problem == ""
+    store.close()

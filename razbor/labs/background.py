@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from razbor.storage import Store
 
 log = logging.getLogger(__name__)
+# Seconds an app process waits before it asks the job queue for a lab again: the job may have
+# been lost with its worker, or the lab's saved problem may be gone (a package installed).
+ASK_AGAIN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -100,42 +104,55 @@ def _compute(name: str, seed: int) -> LabOutcome:
 
 class QueuedLabs:
     """Lab outcomes a worker computed and saved, read from the database; a lab not computed
-    yet is deferred to the job queue, once however many processes ask."""
+    yet is deferred to the job queue, once however many processes ask (the job's queueing
+    lock), and at most every ASK_AGAIN_SECONDS by one process while it waits (the page asks
+    every two seconds). A saved problem (a package missing on the workers, a crash) is shown,
+    and tried again after ASK_AGAIN_SECONDS."""
 
     def __init__(self, store: Store, queue: JobQueue):
         self.store = store
         self.queue = queue
         self._finished: dict[tuple[str, int], LabOutcome] = {}
+        self._asked: dict[tuple[str, int], float] = {}
 
     def start(self) -> None:
+        """Connect to the job queue."""
         self.queue.open()
 
     def stop(self) -> None:
+        """Let go of the job queue."""
         self.queue.close()
 
     def outcome(self, name: str, seed: int = 0) -> LabOutcome | None:
-        """The saved outcome (kept in memory once read: it never changes for this code), or
-        None after making sure a job computes it."""
+        """The saved outcome, or None after making sure a job computes it. Claims are kept
+        in memory once read (they never change for this code; two requests reading at once
+        only read twice)."""
         from razbor.storage.lab_outcomes import saved_lab_outcome
 
         key = (name, seed)
         if key in self._finished:
             return self._finished[key]
         saved = saved_lab_outcome(self.store, name, seed, labs_version())
-        if saved is None:
+        if saved is not None and saved.claims is not None:
+            outcome = LabOutcome(result=LabResult(get_lab(name),
+                                                  tuple(Claim(**claim) for claim in saved.claims)))
+            self._finished[key] = outcome
+            return outcome
+        asked = self._asked.get(key)
+        if asked is None or time.monotonic() - asked > ASK_AGAIN_SECONDS:
+            self._asked[key] = time.monotonic()
             self.queue.run_lab(name, seed)
-            return None
-        claims, problem = saved
-        outcome = LabOutcome(problem=problem) if claims is None else LabOutcome(
-            result=LabResult(get_lab(name), tuple(Claim(**claim) for claim in claims)))
-        self._finished[key] = outcome
-        return outcome
+        return LabOutcome(problem=saved.problem) if saved is not None else None
 
 
 def compute_and_save(store: Store, name: str, seed: int) -> None:
-    """What a worker's lab job does: run the lab and keep its outcome for every app process."""
-    from razbor.storage.lab_outcomes import save_lab_outcome
+    """What a worker's lab job does: run the lab, unless another job already did, and keep
+    its outcome for every app process."""
+    from razbor.storage.lab_outcomes import save_lab_outcome, saved_lab_outcome
 
+    saved = saved_lab_outcome(store, name, seed, labs_version())
+    if saved is not None and saved.claims is not None:
+        return
     outcome = _compute(name, seed)
     claims = [asdict(claim) for claim in outcome.result.claims] if outcome.result else None
     save_lab_outcome(store, name, seed, labs_version(), claims, outcome.problem,

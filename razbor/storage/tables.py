@@ -219,14 +219,14 @@ fsrs_parameters = sa.Table(
     sa.Column("log_loss_after", sa.Float, nullable=False),
 )
 
-# What a lab computed, per razbor version (a new release may change a lab): claims, or the
-# problem that kept it from running. Written by `razbor worker` for every app process to read.
+# What a lab computed, per digest of the labs' code (other code may change a lab): claims, or
+# the problem that kept it from running. Written by `razbor worker` for every app process to read.
 lab_outcomes = sa.Table(
     "lab_outcomes", metadata,
     sa.Column("lab", sa.String(100), primary_key=True),
     sa.Column("seed", sa.Integer, primary_key=True),
     sa.Column("version", sa.String(40), primary_key=True),
-    sa.Column("claims", sa.JSON, nullable=True),
+    sa.Column("claims", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("problem", sa.Text, nullable=False),
     sa.Column("computed_at", UTCDateTime, nullable=False),
 )
