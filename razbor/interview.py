@@ -26,11 +26,10 @@ from razbor.practice import (
     Locked,
     NotFound,
     Trainer,
+    delivery_of,
     storable_text,
 )
 from razbor.scheduling import Rating
-from razbor.speech.delivery import delivery_report
-from razbor.speech.transcript import Transcript
 from razbor.storage.interviews import (
     Answer,
     Asked,
@@ -483,13 +482,9 @@ class Interviews:
         if text:
             targets = _missed_by_parent(self.trainer, user_id, interview, record.position)
             feedback = _restricted(self.trainer.grader.grade(card, text), targets)
-        delivery = None
-        if recording is not None:
-            transcript = Transcript.from_dict(recording.transcript)
-            delivery = delivery_report(transcript, _first_point(feedback, text,
-                                                                transcript.text)).to_dict()
         return Answer(now, seconds, note=text, recording_id=recording.id if recording else None,
-                      note_feedback=feedback.to_dict() if feedback else None, delivery=delivery)
+                      note_feedback=feedback.to_dict() if feedback else None,
+                      delivery=delivery_of(recording, feedback, text))
 
     def end(self, user_id: int, interview_id: int, now: datetime | None = None) -> None:
         """End the interview now; the question left open stays unanswered. Ending an ended
@@ -694,13 +689,3 @@ def _note_text(text: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidInput(f"the attempt is {len(text)} characters long; the limit is {limit}")
     return text
-
-
-def _first_point(feedback: Feedback | None, text: str, spoken: str) -> int | None:
-    """Where the first covered key point starts in the transcript (scaled if edited)."""
-    starts = [span[0] for point in (feedback.key_points if feedback else ())
-              if point.covered for span in point.evidence]
-    if not starts or not text:
-        return None
-    first = min(starts)
-    return first if text == spoken else round(first * len(spoken) / len(text))

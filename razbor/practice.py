@@ -236,7 +236,7 @@ class Trainer:
                                       answered_aloud, float(seconds), self._now(now),
                                       feedback.to_dict() if feedback else None,
                                       recording.id if recording else None,
-                                      _delivery(recording, feedback, text))
+                                      delivery_of(recording, feedback, text))
 
     @property
     def grades_slowly(self) -> bool:
@@ -265,7 +265,7 @@ class Trainer:
             recording = (self.store.recording(attempt.recording_id) if attempt.recording_id
                          else None)
             return self.store.finish_grading(attempt_id, feedback.to_dict(),
-                                             _delivery(recording, feedback, attempt.text))
+                                             delivery_of(recording, feedback, attempt.text))
         except Exception:
             self.store.release_grading(attempt_id)  # so that a retry may claim it at once
             raise
@@ -374,8 +374,8 @@ def storable_text(text: str) -> str:
     return text
 
 
-def _delivery(recording, feedback: Feedback | None, text: str) -> dict | None:
-    """The delivery report of an attempt made from a recording (None for a typed one)."""
+def delivery_of(recording, feedback: Feedback | None, text: str) -> dict | None:
+    """The delivery report of an answer made from a recording (None for a typed one)."""
     if recording is None:
         return None
     transcript = Transcript.from_dict(recording.transcript)
